@@ -1,0 +1,52 @@
+// The job: write a compacted copy of a .hyper file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hyperdefrag {
+
+struct DefragOptions {
+  std::filesystem::path input;
+  // Default: <input's directory>/<input's stem>.new.hyper, like Tableau's sample.
+  std::optional<std::filesystem::path> output;
+  // Replace an existing output file.
+  bool force = false;
+  // The hyperd to use; see engine/locate.h for how one is found otherwise.
+  std::optional<std::filesystem::path> hyperd;
+};
+
+struct TableResult {
+  std::string schema;
+  std::string name;
+  long long rows = 0;
+  double seconds = 0;
+};
+
+struct DefragReport {
+  std::filesystem::path input;
+  std::filesystem::path output;
+  std::uintmax_t size_before = 0;
+  std::uintmax_t size_after = 0;
+  int version_before = 0;
+  int version_after = 0;
+  std::size_t schemas = 0;
+  std::vector<TableResult> tables;
+  double seconds = 0;
+};
+
+// Called after each table is copied, while the run goes on.
+using TableCallback = std::function<void(const TableResult&)>;
+
+// The default output path for an input: <dir>/<stem>.new.hyper.
+std::filesystem::path default_output_path(const std::filesystem::path& input);
+
+// Runs the whole job. Throws hyperdefrag::Error with the exit code for the
+// cause; on any failure nothing is left behind and the input is untouched.
+DefragReport defragment(const DefragOptions& options, const TableCallback& on_table = {});
+
+}  // namespace hyperdefrag

@@ -1,0 +1,242 @@
+#include "engine/hyper_process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "sql/interrupt.h"
+#include "util/error.h"
+
+extern char** environ;
+
+namespace hyperdefrag::engine {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// The socket name hyperd is told to use. libpq looks for a socket called
+// .s.PGSQL.<port> in the directory given as host, so port "1" finds it.
+constexpr const char* kSocketName = ".s.PGSQL.1";
+constexpr const char* kSocketPort = "1";
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+[[noreturn]] void fail(const std::string& what, const fs::path& log_dir) {
+  throw Error(ExitCode::engine, fmt::format("{} (engine log: {})", what, log_dir.string()));
+}
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return fmt::format("exit code {}", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return fmt::format("signal {}", WTERMSIG(status));
+  return "unknown status";
+}
+
+// Waits up to `timeout` for fd to become readable; false on timeout.
+bool wait_readable(int fd, Clock::time_point deadline) {
+  for (;;) {
+    sql::throw_if_interrupted();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd entry{fd, POLLIN, 0};
+    const int ready = poll(&entry, 1, static_cast<int>(std::min<long long>(left.count(), 100)));
+    if (ready > 0) return true;
+    if (ready < 0 && errno != EINTR) return false;
+  }
+}
+
+}  // namespace
+
+HyperProcess::HyperProcess(const EngineOptions& options) {
+  // Unix socket paths are limited to 107 bytes; keep the directory short.
+  fs::path base = temp_base();
+  if (base.string().size() > 60) base = "/tmp";
+  dir_ = std::make_unique<PrivateDir>(base, "hyperdefrag-engine-");
+  const fs::path& dir = dir_->path();
+
+  Fd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  if (listener.get() < 0 ||
+      bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      listen(listener.get(), 1) != 0 ||
+      getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    fail(fmt::format("cannot open the loopback callback socket for hyperd: {}",
+                     std::strerror(errno)),
+         dir);
+  }
+  const int callback_port = ntohs(address.sin_port);
+
+  std::vector<std::string> argv = {
+      options.hyperd.string(),
+      "run",
+      fmt::format("--callback-connection=tab.tcp://127.0.0.1:{}", callback_port),
+      fmt::format("--listen-connection=tab.domain://{}/domain/{}", dir.string(), kSocketName),
+      "--init-user=tableau_internal_user",
+      "--no-password",
+      "--skip-license",
+      "--language=en_US",
+      fmt::format("--log-dir={}", dir.string()),
+      "--log-config=file,json,all,hyperd,0",
+  };
+  for (const auto& [name, value] : options.settings) {
+    std::string flag = name;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    argv.push_back(fmt::format("--{}={}", flag, value));
+  }
+  std::vector<char*> args;
+  for (auto& arg : argv) args.push_back(arg.data());
+  args.push_back(nullptr);
+
+  const std::string console_log = (dir / "hyperd-console.log").string();
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, console_log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                            POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attributes, 0);
+  sigset_t empty;
+  sigemptyset(&empty);
+  posix_spawnattr_setsigmask(&attributes, &empty);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attributes, &defaults);
+  const int spawned = posix_spawn(&pid_, args[0], &actions, &attributes, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  if (spawned != 0) {
+    pid_ = -1;
+    fail(fmt::format("{}: cannot start hyperd: {}", options.hyperd.string(),
+                     std::strerror(spawned)),
+         dir);
+  }
+
+  try {
+    const auto deadline = Clock::now() + options.start_timeout;
+    // Wait for hyperd to call back, noticing if it dies first.
+    for (;;) {
+      if (!running()) {
+        fail(fmt::format("hyperd exited during start-up with {}", describe_status(exit_status_)),
+             dir);
+      }
+      if (wait_readable(listener.get(), std::min(deadline, Clock::now() + std::chrono::milliseconds(200)))) break;
+      if (Clock::now() >= deadline) {
+        fail(fmt::format("hyperd did not start within {} s",
+                         std::chrono::duration_cast<std::chrono::seconds>(options.start_timeout).count()),
+             dir);
+      }
+    }
+    callback_fd_ = accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (callback_fd_ < 0) fail(fmt::format("hyperd's callback failed: {}", std::strerror(errno)), dir);
+
+    // One length byte, then the endpoint, e.g. "tab.domain:///tmp/x/domain/.s.PGSQL.1".
+    std::string message;
+    std::size_t expected = 0;
+    bool have_length = false;
+    while (!have_length || message.size() < expected) {
+      if (!wait_readable(callback_fd_, deadline)) fail("hyperd did not report its endpoint", dir);
+      char buffer[512];
+      const ssize_t n = read(callback_fd_, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) fail("hyperd closed the callback connection during start-up", dir);
+      std::size_t offset = 0;
+      if (!have_length) {
+        expected = static_cast<unsigned char>(buffer[0]);
+        have_length = true;
+        offset = 1;
+      }
+      message.append(buffer + offset, static_cast<std::size_t>(n) - offset);
+    }
+    while (!message.empty() && (message.back() == '\0' || std::isspace(static_cast<unsigned char>(message.back())))) {
+      message.pop_back();
+    }
+    const std::string prefix = "tab.domain://";
+    const std::string separator = "/domain/";
+    const auto split = message.rfind(separator);
+    if (message.rfind(prefix, 0) != 0 || split == std::string::npos ||
+        message.substr(split + separator.size()) != kSocketName) {
+      fail(fmt::format("hyperd reported an unexpected endpoint '{}'", message), dir);
+    }
+    endpoint_.socket_directory = message.substr(prefix.size(), split - prefix.size());
+    endpoint_.port = kSocketPort;
+  } catch (...) {
+    keep_log();
+    stop();
+    throw;
+  }
+}
+
+HyperProcess::~HyperProcess() { stop(); }
+
+bool HyperProcess::running() {
+  if (pid_ < 0 || reaped_) return false;
+  int status = 0;
+  const pid_t result = waitpid(pid_, &status, WNOHANG);
+  if (result == pid_) {
+    reaped_ = true;
+    exit_status_ = status;
+    return false;
+  }
+  return result == 0;
+}
+
+void HyperProcess::stop() {
+  if (callback_fd_ >= 0) {
+    close(callback_fd_);  // asks hyperd to shut down
+    callback_fd_ = -1;
+  }
+  if (pid_ < 0) return;
+  const auto wait_for_exit = [this](std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (running()) {
+      if (Clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  };
+  if (!wait_for_exit(std::chrono::seconds(30))) {
+    kill(pid_, SIGTERM);
+    if (!wait_for_exit(std::chrono::seconds(10))) {
+      kill(pid_, SIGKILL);
+      wait_for_exit(std::chrono::seconds(10));
+    }
+  }
+  pid_ = -1;
+}
+
+}  // namespace hyperdefrag::engine

@@ -1,0 +1,65 @@
+// One running hyperd, owned for its whole life.
+//
+// Start-up: a private directory (mode 0700) is made for the engine's Unix
+// socket and its log; the tool listens on an ephemeral loopback port and
+// passes it as --callback-connection; hyperd, started in its own process
+// group (so Ctrl-C in a terminal reaches only the tool), connects back and
+// sends the endpoint it listens on. The tool keeps that callback socket open
+// for the engine's whole life: closing it asks hyperd to shut down, and if the
+// tool dies, even by kill -9, the kernel closes it and hyperd exits by itself.
+//
+// Shut-down (destructor or stop()): close the callback socket, wait for the
+// process, escalate to SIGTERM and then SIGKILL if it does not go. The private
+// directory is removed unless keep_log() was called.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sql/connection.h"
+#include "util/private_dir.h"
+
+namespace hyperdefrag::engine {
+
+struct EngineOptions {
+  std::filesystem::path hyperd;
+  // Extra settings, each passed as --name=value (underscores become dashes).
+  std::vector<std::pair<std::string, std::string>> settings;
+  std::chrono::milliseconds start_timeout{std::chrono::seconds(60)};
+};
+
+class HyperProcess {
+ public:
+  // Starts hyperd and waits until it reports its endpoint. Throws
+  // hyperdefrag::Error (ExitCode::engine) naming the log on failure.
+  explicit HyperProcess(const EngineOptions& options);
+  ~HyperProcess();
+  HyperProcess(const HyperProcess&) = delete;
+  HyperProcess& operator=(const HyperProcess&) = delete;
+
+  const sql::Endpoint& endpoint() const { return endpoint_; }
+  pid_t pid() const { return pid_; }
+  // The directory holding hyperd's log files.
+  const std::filesystem::path& log_directory() const { return dir_->path(); }
+  // Leaves the log directory behind when the engine stops.
+  void keep_log() { dir_->keep(); }
+  // False once hyperd has exited (for whatever reason).
+  bool running();
+  // Shuts hyperd down and waits for it. Safe to call twice.
+  void stop();
+
+ private:
+  std::unique_ptr<PrivateDir> dir_;
+  sql::Endpoint endpoint_;
+  pid_t pid_ = -1;
+  int callback_fd_ = -1;
+  bool reaped_ = false;
+  int exit_status_ = 0;  // as waitpid reported it, once reaped
+};
+
+}  // namespace hyperdefrag::engine

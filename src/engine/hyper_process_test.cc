@@ -1,0 +1,91 @@
+#include "engine/hyper_process.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "engine/locate.h"
+#include "test_support.h"
+#include "util/error.h"
+
+namespace hyperdefrag::engine {
+namespace {
+namespace fs = std::filesystem;
+
+EngineOptions default_options() {
+  return {locate_hyperd(std::nullopt).path, {}, std::chrono::seconds(60)};
+}
+
+bool process_alive(pid_t pid) { return kill(pid, 0) == 0; }
+
+TEST(HyperProcess, ListensOnAPrivateUnixSocketAndStopsCleanly) {
+  fs::path dir;
+  pid_t pid = -1;
+  {
+    HyperProcess engine(default_options());
+    dir = engine.log_directory();
+    pid = engine.pid();
+    EXPECT_EQ(engine.endpoint().socket_directory, dir.string());
+    struct stat info {};
+    ASSERT_EQ(stat(dir.c_str(), &info), 0);
+    EXPECT_EQ(info.st_mode & 0777, 0700) << "only the owner may reach the socket";
+    EXPECT_TRUE(fs::is_socket(dir / ".s.PGSQL.1"));
+    sql::Connection connection(engine.endpoint());
+    EXPECT_EQ(connection.exec("SELECT 42").integer(0, 0), 42);
+    EXPECT_TRUE(engine.running());
+  }
+  EXPECT_FALSE(process_alive(pid)) << "hyperd outlived its owner";
+  EXPECT_FALSE(fs::exists(dir)) << "the log directory is removed after a clean run";
+}
+
+TEST(HyperProcess, KeepsTheLogWhenAsked) {
+  fs::path dir;
+  {
+    HyperProcess engine(default_options());
+    dir = engine.log_directory();
+    engine.keep_log();
+  }
+  EXPECT_TRUE(fs::exists(dir / "hyperd.log"));
+  fs::remove_all(dir);
+}
+
+TEST(HyperProcess, NoticesWhenTheEngineDies) {
+  HyperProcess engine(default_options());
+  ASSERT_TRUE(engine.running());
+  kill(engine.pid(), SIGKILL);
+  for (int i = 0; i < 500 && engine.running(); ++i) usleep(10'000);
+  EXPECT_FALSE(engine.running());
+}
+
+TEST(HyperProcess, FailsClearlyWhenTheBinaryCannotStart) {
+  testing::ScratchDir dir;
+  const auto fake = dir / "hyperd";
+  testing::write_bytes(fake, "#!/bin/sh\nexit 3\n");
+  fs::permissions(fake, fs::perms::owner_all);
+  try {
+    HyperProcess engine({fake, {}, std::chrono::seconds(10)});
+    FAIL() << "a hyperd that exits at once must not start";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ExitCode::engine);
+    EXPECT_NE(std::string(error.what()).find("exited during start-up"), std::string::npos);
+    EXPECT_NE(std::string(error.what()).find("engine log:"), std::string::npos);
+  }
+}
+
+TEST(LocateHyperd, ExplicitPathMustBeExecutable) {
+  try {
+    locate_hyperd(fs::path("/no/such/hyperd"));
+    FAIL();
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ExitCode::engine);
+    EXPECT_NE(std::string(error.what()).find("/no/such/hyperd"), std::string::npos);
+  }
+}
+
+TEST(LocateHyperd, ReportsTheEngineVersion) {
+  const auto location = locate_hyperd(std::nullopt);
+  EXPECT_NE(hyperd_version(location.path).find("Hyper version"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hyperdefrag::engine

@@ -1,0 +1,29 @@
+// Finding the hyperd binary, in this order: an explicit path (--hyperd), the
+// environment variable HYPERD_PATH, the project's own virtual environment
+// (.venv, made by scripts/setup.sh), then a tableauhyperapi installed for the
+// system's python3.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace hyperdefrag::engine {
+
+struct HyperdLocation {
+  std::filesystem::path path;
+  std::string found_by;  // "--hyperd", "HYPERD_PATH", "project .venv", "python3"
+};
+
+// Throws hyperdefrag::Error (ExitCode::engine) naming what was tried and how
+// to get an engine when none is found.
+HyperdLocation locate_hyperd(const std::optional<std::filesystem::path>& explicit_path);
+
+// The hyperd binary inside a tableauhyperapi package directory.
+std::filesystem::path hyperd_in_package(const std::filesystem::path& package_dir);
+
+// What `hyperd --version` prints on its first line, e.g.
+// "Hyper version main.0.0.26963.r84171622".
+std::string hyperd_version(const std::filesystem::path& hyperd);
+
+}  // namespace hyperdefrag::engine

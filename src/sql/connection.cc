@@ -1,0 +1,127 @@
+#include "sql/connection.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <charconv>
+
+#include "sql/interrupt.h"
+#include "util/error.h"
+
+namespace hyperdefrag::sql {
+namespace {
+
+std::string trim(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// Blocks SIGINT and SIGTERM in this thread while a PGcancel is freed, so that
+// the signal handler never uses one that is being released.
+class SignalBlock {
+ public:
+  SignalBlock() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, &old_);
+  }
+  ~SignalBlock() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalBlock(const SignalBlock&) = delete;
+  SignalBlock& operator=(const SignalBlock&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+void ignore_notice(void*, const char*) {}
+
+}  // namespace
+
+SqlError::SqlError(std::string sqlstate, std::string message, std::string statement)
+    : std::runtime_error(fmt::format("{} (SQLSTATE {})", message, sqlstate)),
+      sqlstate_(std::move(sqlstate)),
+      engine_message_(std::move(message)),
+      statement_(std::move(statement)) {}
+
+std::string_view Result::value(int row, int column) const {
+  return {PQgetvalue(result_.get(), row, column),
+          static_cast<std::size_t>(PQgetlength(result_.get(), row, column))};
+}
+
+std::optional<std::string> Result::optional_value(int row, int column) const {
+  if (is_null(row, column)) return std::nullopt;
+  return std::string(value(row, column));
+}
+
+long long Result::integer(int row, int column) const {
+  const auto text = value(row, column);
+  long long number = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    throw std::runtime_error(fmt::format("engine returned '{}' where a number was expected", text));
+  }
+  return number;
+}
+
+long long Result::affected_rows() const {
+  const char* text = PQcmdTuples(result_.get());
+  return text[0] == '\0' ? 0 : std::stoll(text);
+}
+
+Connection::Connection(const Endpoint& endpoint) {
+  // Keywords, not a conninfo string, so no value needs quoting. SSL and GSS
+  // encryption are off: the engine is reached through a private Unix socket.
+  const char* keywords[] = {"host",    "port",       "user",    "sslmode",
+                            "gssencmode", "application_name", "connect_timeout", nullptr};
+  const char* values[] = {endpoint.socket_directory.c_str(), endpoint.port.c_str(),
+                          "tableau_internal_user", "disable", "disable", "hyperdefrag", "30",
+                          nullptr};
+  connection_ = PQconnectdbParams(keywords, values, 0);
+  if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
+    std::string message =
+        connection_ ? trim(PQerrorMessage(connection_)) : std::string("out of memory");
+    PQfinish(connection_);
+    connection_ = nullptr;
+    throw SqlError("08001", fmt::format("cannot connect to hyperd: {}", message), "");
+  }
+  PQsetNoticeProcessor(connection_, ignore_notice, nullptr);
+  cancel_ = PQgetCancel(connection_);
+  if (cancel_ != nullptr) register_cancel(cancel_);
+}
+
+Connection::~Connection() {
+  if (cancel_ != nullptr) {
+    SignalBlock block;
+    unregister_cancel(cancel_);
+    PQfreeCancel(cancel_);
+  }
+  PQfinish(connection_);
+}
+
+Result Connection::exec(std::string_view statement) {
+  throw_if_interrupted();
+  const std::string text(statement);
+  Result result(PQexec(connection_, text.c_str()));
+  const auto status = result.status();
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+  // A statement cancelled because a signal arrived becomes the signal's error.
+  throw_if_interrupted();
+  if (PQstatus(connection_) == CONNECTION_BAD) {
+    throw SqlError("08006", fmt::format("lost the connection to hyperd: {}",
+                                        trim(PQerrorMessage(connection_))),
+                   text);
+  }
+  const char* sqlstate = result.field(PG_DIAG_SQLSTATE);
+  const char* primary = result.field(PG_DIAG_MESSAGE_PRIMARY);
+  throw SqlError(sqlstate ? sqlstate : "XX000",
+                 primary ? primary : trim(PQerrorMessage(connection_)), text);
+}
+
+std::string Connection::parameter(const char* name) const {
+  const char* value = PQparameterStatus(connection_, name);
+  return value ? value : "";
+}
+
+}  // namespace hyperdefrag::sql

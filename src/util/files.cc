@@ -1,0 +1,75 @@
+#include "util/files.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "util/error.h"
+
+namespace hyperdefrag {
+namespace fs = std::filesystem;
+
+namespace {
+std::atomic<int> g_counter{0};
+}
+
+TempFile::TempFile(const fs::path& final_path) : final_path_(final_path) {
+  path_ = final_path.parent_path() /
+          fmt::format(".{}.hyperdefrag-{}-{}.tmp.hyper", final_path.filename().string(), getpid(),
+                      g_counter.fetch_add(1));
+}
+
+TempFile::~TempFile() {
+  if (committed_) return;
+  std::error_code ignored;
+  fs::remove(path_, ignored);
+}
+
+void TempFile::commit() {
+  sync_path(path_);
+  if (std::rename(path_.c_str(), final_path_.c_str()) != 0) {
+    throw Error(ExitCode::bad_output, fmt::format("{}: cannot rename {} into place: {}",
+                                                  final_path_.string(), path_.string(),
+                                                  std::strerror(errno)));
+  }
+  committed_ = true;
+  sync_path(final_path_.parent_path().empty() ? fs::path(".") : final_path_.parent_path());
+}
+
+std::uintmax_t file_size(const fs::path& path) {
+  std::error_code error;
+  const auto size = fs::file_size(path, error);
+  if (error) {
+    throw Error(ExitCode::internal,
+                fmt::format("{}: cannot read its size: {}", path.string(), error.message()));
+  }
+  return size;
+}
+
+void sync_path(const fs::path& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0) {
+    const int saved = errno;
+    if (fd >= 0) close(fd);
+    throw Error(ExitCode::bad_output,
+                fmt::format("{}: cannot sync to disk: {}", path.string(), std::strerror(saved)));
+  }
+  close(fd);
+}
+
+std::string human_size(std::uintmax_t bytes) {
+  constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < std::size(kUnits)) {
+    value /= 1024.0;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
+
+}  // namespace hyperdefrag

@@ -1,0 +1,41 @@
+#include "util/private_dir.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+
+#include "util/error.h"
+
+namespace hyperdefrag {
+
+PrivateDir::PrivateDir(const std::filesystem::path& base, std::string_view prefix) {
+  std::string pattern = (base / fmt::format("{}XXXXXX", prefix)).string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    throw Error(ExitCode::internal, fmt::format("cannot create a temporary directory in {}: {}",
+                                                base.string(), std::strerror(errno)));
+  }
+  path_ = pattern;
+  // mkdtemp already uses 0700; say so explicitly in case of an odd umask.
+  chmod(path_.c_str(), S_IRWXU);
+}
+
+PrivateDir::~PrivateDir() {
+  if (keep_ || path_.empty()) return;
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+std::filesystem::path temp_base() {
+  if (const char* tmpdir = std::getenv("TMPDIR"); tmpdir != nullptr && tmpdir[0] != '\0') {
+    std::error_code error;
+    if (std::filesystem::is_directory(tmpdir, error)) return tmpdir;
+  }
+  return "/tmp";
+}
+
+}  // namespace hyperdefrag

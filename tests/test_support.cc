@@ -1,0 +1,205 @@
+#include "test_support.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spawn.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "catalog/catalog.h"
+#include "engine/locate.h"
+#include "sql/quote.h"
+
+extern char** environ;
+
+namespace hyperdefrag::testing {
+namespace fs = std::filesystem;
+
+engine::HyperProcess& shared_engine() {
+  static auto engine = std::make_unique<engine::HyperProcess>(engine::EngineOptions{
+      engine::locate_hyperd(std::nullopt).path, {}, std::chrono::seconds(60)});
+  return *engine;
+}
+
+sql::Connection connect() { return sql::Connection(shared_engine().endpoint()); }
+
+ScratchDir::ScratchDir() : dir_(temp_base(), "hyperdefrag-test-") {}
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+void write_bytes(const fs::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+RunningTool::RunningTool(const std::vector<std::string>& args) {
+  const std::string out_path = (capture_ / "stdout").string();
+  const std::string err_path = (capture_ / "stderr").string();
+  std::vector<std::string> argv = {HYPERDEFRAG_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> raw;
+  for (auto& arg : argv) raw.push_back(arg.data());
+  raw.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (posix_spawn(&pid_, raw[0], &actions, nullptr, raw.data(), environ) != 0) pid_ = -1;
+  posix_spawn_file_actions_destroy(&actions);
+}
+
+RunResult RunningTool::wait() {
+  RunResult result;
+  if (pid_ > 0) {
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    pid_ = -1;
+  }
+  result.out = read_bytes(capture_ / "stdout");
+  result.err = read_bytes(capture_ / "stderr");
+  return result;
+}
+
+RunResult run_hyperdefrag(const std::vector<std::string>& args) {
+  return RunningTool(args).wait();
+}
+
+std::optional<pid_t> child_hyperd(pid_t parent, int timeout_ms) {
+  for (int waited = 0; waited <= timeout_ms; waited += 10) {
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      const auto name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream stat_file(entry.path() / "stat");
+      std::string stat_line;
+      std::getline(stat_file, stat_line);
+      // pid (comm) state ppid ...
+      const auto close = stat_line.rfind(')');
+      if (close == std::string::npos) continue;
+      const auto comm = stat_line.substr(stat_line.find('(') + 1, close - stat_line.find('(') - 1);
+      std::istringstream rest(stat_line.substr(close + 2));
+      char state = 0;
+      pid_t ppid = 0;
+      rest >> state >> ppid;
+      if (comm == "hyperd" && ppid == parent) return static_cast<pid_t>(std::stoi(name));
+    }
+    usleep(10'000);
+  }
+  return std::nullopt;
+}
+
+bool wait_gone(pid_t pid, int timeout_ms) {
+  for (int waited = 0; waited <= timeout_ms; waited += 10) {
+    std::ifstream stat_file(fmt::format("/proc/{}/stat", pid));
+    std::string stat_line;
+    std::getline(stat_file, stat_line);
+    const auto close = stat_line.rfind(')');
+    // Gone, or a zombie that has released everything.
+    if (!stat_file || close == std::string::npos || stat_line[close + 2] == 'Z') return true;
+    usleep(10'000);
+  }
+  return false;
+}
+
+void with_attached(const fs::path& file, const std::vector<std::string>& statements) {
+  auto connection = connect();
+  connection.exec(fmt::format("ATTACH DATABASE {} AS db", sql::quote_identifier(file.string())));
+  try {
+    for (const auto& statement : statements) connection.exec(statement);
+  } catch (...) {
+    connection.exec("DETACH DATABASE db");
+    throw;
+  }
+  connection.exec("DETACH DATABASE db");
+}
+
+std::vector<std::string> table_counts(const fs::path& file) {
+  auto connection = connect();
+  const auto path = fs::absolute(file).string();
+  connection.exec(fmt::format("ATTACH DATABASE {} AS db WITH (access_mode = 'readonly')",
+                              sql::quote_identifier(path)));
+  std::vector<std::string> lines;
+  const auto catalog = catalog::read_catalog(connection, "db", path);
+  for (const auto& table : catalog.tables) {
+    lines.push_back(fmt::format("{}.{}={}", table.schema, table.name,
+                                catalog::count_rows(connection, "db", table)));
+  }
+  connection.exec("DETACH DATABASE db");
+  return lines;
+}
+
+int format_version(const fs::path& file) {
+  auto connection = connect();
+  const auto path = fs::absolute(file).string();
+  connection.exec(fmt::format("ATTACH DATABASE {} AS db WITH (access_mode = 'readonly')",
+                              sql::quote_identifier(path)));
+  const int version = catalog::read_format_version(connection, path);
+  connection.exec("DETACH DATABASE db");
+  return version;
+}
+
+std::optional<fs::path> shared_fixtures() {
+  if (const char* env = std::getenv("HYPERDEFRAG_SHARED_FIXTURES")) return fs::path(env);
+  const fs::path dir = HYPERDEFRAG_SHARED_FIXTURES;
+  std::error_code error;
+  if (fs::is_directory(dir, error)) return dir;
+  return std::nullopt;
+}
+
+std::vector<std::string> unexpected_files(const fs::path& dir,
+                                          const std::vector<std::string>& expected) {
+  std::vector<std::string> extra;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const auto name = entry.path().filename().string();
+    if (std::find(expected.begin(), expected.end(), name) == expected.end()) extra.push_back(name);
+  }
+  std::sort(extra.begin(), extra.end());
+  return extra;
+}
+
+}  // namespace hyperdefrag::testing
+
+#include "fixture/fragmented.h"
+
+namespace hyperdefrag::testing {
+
+// Made once and kept in the build directory, so that the many test
+// processes ctest starts share one copy; a lock serialises the first makers.
+const std::filesystem::path& fragmented_fixture() {
+  static const std::filesystem::path path = [] {
+    const std::filesystem::path dir = HYPERDEFRAG_TEST_CACHE;
+    std::filesystem::create_directories(dir);
+    const auto file = dir / "fragmented-v1.hyper";
+    const int lock = open((dir / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    flock(lock, LOCK_EX);
+    if (!std::filesystem::exists(file)) {
+      const auto temp = dir / fmt::format("fragmented-{}.tmp.hyper", getpid());
+      std::filesystem::remove(temp);
+      auto connection = connect();
+      fixture::make_fragmented_file(connection, temp, {});
+      std::filesystem::permissions(temp, std::filesystem::perms::owner_read);
+      std::filesystem::rename(temp, file);
+    }
+    flock(lock, LOCK_UN);
+    close(lock);
+    return file;
+  }();
+  return path;
+}
+
+}  // namespace hyperdefrag::testing

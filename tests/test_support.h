@@ -1,0 +1,88 @@
+// Helpers shared by the tests: one real hyperd per test program, scratch
+// directories, running the hyperdefrag binary, reading files back.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/hyper_process.h"
+#include "sql/connection.h"
+#include "util/private_dir.h"
+
+namespace hyperdefrag::testing {
+
+// The engine shared by the tests of one program, started on first use.
+engine::HyperProcess& shared_engine();
+// A new connection to the shared engine.
+sql::Connection connect();
+
+// A scratch directory removed after the test.
+class ScratchDir {
+ public:
+  ScratchDir();
+  const std::filesystem::path& path() const { return dir_.path(); }
+  std::filesystem::path operator/(const std::string& name) const { return dir_.path() / name; }
+
+ private:
+  PrivateDir dir_;
+};
+
+// The whole content of a file, to show it is byte-identical before and after.
+std::string read_bytes(const std::filesystem::path& path);
+void write_bytes(const std::filesystem::path& path, const std::string& bytes);
+
+struct RunResult {
+  int exit_code = -1;  // 128 + signal if it died of one
+  std::string out;
+  std::string err;
+};
+
+// The hyperdefrag binary running in the background, its output captured.
+class RunningTool {
+ public:
+  explicit RunningTool(const std::vector<std::string>& args);
+  pid_t pid() const { return pid_; }
+  // Waits for it to exit and returns what it did.
+  RunResult wait();
+
+ private:
+  ScratchDir capture_;
+  pid_t pid_ = -1;
+};
+
+// Runs the hyperdefrag binary with `args` and waits for it.
+RunResult run_hyperdefrag(const std::vector<std::string>& args);
+
+// The pid of a hyperd whose parent is `parent`, waiting up to `timeout_ms`.
+std::optional<pid_t> child_hyperd(pid_t parent, int timeout_ms);
+
+// Waits up to `timeout_ms` for a process to be gone; true if it is.
+bool wait_gone(pid_t pid, int timeout_ms);
+
+// Runs SQL in the shared engine on a database file attached as "db".
+void with_attached(const std::filesystem::path& file, const std::vector<std::string>& statements);
+
+// Every user table of a file with its row count, as "schema.table=count" lines.
+std::vector<std::string> table_counts(const std::filesystem::path& file);
+
+// The file-format version of a file.
+int format_version(const std::filesystem::path& file);
+
+// The directory holding Tableau's own sample files (../shared/fixtures), if present.
+std::optional<std::filesystem::path> shared_fixtures();
+
+// Files in `dir` whose names do not appear in `expected`.
+std::vector<std::string> unexpected_files(const std::filesystem::path& dir,
+                                          const std::vector<std::string>& expected);
+
+}  // namespace hyperdefrag::testing
+
+namespace hyperdefrag::testing {
+
+// A fragmented file (fixture/fragmented.h with its default size), made once
+// in the build directory and shared by all test programs; read-only.
+const std::filesystem::path& fragmented_fixture();
+
+}  // namespace hyperdefrag::testing
