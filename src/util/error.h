@@ -18,6 +18,9 @@ enum class ExitCode : int {
   engine = 5,        // hyperd could not be found, started, or it died
   copy_failed = 6,   // the engine refused a statement during the copy
   verify_failed = 7, // the copy is not equal to the input
+  no_space = 8,      // not enough free disk space for the copy
+  busy = 9,          // another program (or hyperdefrag run) has the file open
+  some_failed = 10,  // several files were given and at least one failed
   interrupted_int = 130,
   interrupted_term = 143,
 };
