@@ -1,5 +1,6 @@
 // What a .hyper database holds, read from its pg_catalog, and the SQL that
 // recreates it. Every name read here reaches SQL only through sql/quote.h.
+// What is carried over, and what cannot be, is listed in catalog/preserved.h.
 #pragma once
 
 #include <optional>
@@ -17,12 +18,30 @@ struct Column {
   std::string type;
   bool not_null = false;
   std::optional<std::string> collation;  // absent for the default collation
+  // The DEFAULT expression as the engine stores it, with database qualifiers
+  // removed (see strip_database_qualifiers).
+  std::optional<std::string> default_expression;
+  std::optional<std::string> description;  // COMMENT ON COLUMN
+  bool operator==(const Column&) const = default;
+};
+
+// ASSUMED FOREIGN KEY (columns) REFERENCES schema.table (referenced_columns).
+struct ForeignKey {
+  std::vector<std::string> columns;
+  std::string referenced_schema;
+  std::string referenced_table;
+  std::vector<std::string> referenced_columns;
+  bool operator==(const ForeignKey&) const = default;
 };
 
 struct Table {
   std::string schema;
   std::string name;
-  std::vector<Column> columns;  // in the table's column order
+  std::vector<Column> columns;                   // in the table's column order
+  std::vector<std::string> primary_key;          // ASSUMED PRIMARY KEY columns, or empty
+  std::vector<std::vector<std::string>> unique;  // each ASSUMED UNIQUE's columns, sorted
+  std::vector<ForeignKey> foreign_keys;
+  bool operator==(const Table&) const = default;
 };
 
 struct Catalog {
@@ -39,12 +58,29 @@ Catalog read_catalog(sql::Connection& connection, const std::string& alias,
 // The file-format version of the attached database whose path is `path`.
 int read_format_version(sql::Connection& connection, const std::string& path);
 
-// CREATE SCHEMA / CREATE TABLE statements recreating the catalog's objects
-// inside the database attached as `alias`.
+// Statements recreating the catalog's objects inside the database attached
+// as `alias`: schemas; tables with columns, defaults, primary key and unique
+// constraints; column descriptions; and, once every table exists, foreign keys.
 std::string create_schema_sql(const std::string& alias, const std::string& schema);
 std::string create_table_sql(const std::string& alias, const Table& table);
+std::vector<std::string> describe_columns_sql(const std::string& alias, const Table& table);
+std::vector<std::string> foreign_keys_sql(const std::string& alias, const Table& table);
 
 // Row count of a table in the database attached as `alias`.
 long long count_rows(sql::Connection& connection, const std::string& alias, const Table& table);
+
+// The engine stores a DEFAULT's function calls qualified with the alias the
+// database had when the table was made: `"p"."pg_catalog"."now"()`. That alias
+// means nothing in another session, so the database part is removed:
+// `"pg_catalog"."now"()`. String literals and other identifiers are untouched.
+std::string strip_database_qualifiers(const std::string& expression);
+
+// The lowest file-format version that can hold a column of this type, and
+// why: NUMERIC above precision 18 needs 3, a 32-bit REAL needs 4.
+struct VersionNeed {
+  int version = 0;
+  std::string reason;
+};
+VersionNeed minimum_version(const Column& column);
 
 }  // namespace hyperdefrag::catalog

@@ -43,6 +43,12 @@ void print_report(const DefragReport& report) {
              saved >= 0 ? percent : -percent);
   fmt::print("Format version: {} -> {}; {} schemas, {} tables in {:.2f} s\n", report.version_before,
              report.version_after, report.schemas, report.tables.size(), report.seconds);
+  if (report.verified) {
+    fmt::print("Verified: the copy holds exactly the input's catalog and rows ({:.2f} s, {:.2f}x the "
+               "copy's time)\n",
+               report.verify_seconds,
+               report.copy_seconds > 0 ? report.verify_seconds / report.copy_seconds : 0.0);
+  }
 }
 
 }  // namespace
@@ -63,6 +69,14 @@ int run(int argc, char** argv) {
   app.add_option("-o,--output-hyper-file-path", output,
                  "where to write the compacted copy (default: <stem>.new.hyper beside the input)");
   app.add_flag("-f,--force", options.force, "replace the output file if it exists");
+  app.add_flag("--verify", options.verify,
+               "prove inside the engine that the copy holds exactly the input's rows and catalog; "
+               "on a mismatch the copy is not kept");
+  std::optional<int> target_version;
+  app.add_option("--target-version", target_version,
+                 "write this file-format version instead of the input's (refused, before anything "
+                 "is written, if a column needs a newer one)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--hyperd", hyperd,
                  "the hyperd binary to use (default: $HYPERD_PATH, the project's .venv, "
                  "or tableauhyperapi of python3)");
@@ -81,7 +95,8 @@ int run(int argc, char** argv) {
       "  hyperdefrag Oldfile.hyper                 writes Oldfile.new.hyper beside it\n"
       "  hyperdefrag -o Newfile.hyper Oldfile.hyper\n\n"
       "Exit codes: 0 success, 2 bad options, 3 bad input, 4 bad output path,\n"
-      "5 engine problem, 6 copy failed, 130/143 interrupted (SIGINT/SIGTERM).");
+      "5 engine problem, 6 copy failed, 7 verification failed, 11 target version cannot\n"
+      "hold the data, 130/143 interrupted (SIGINT/SIGTERM).");
 
   try {
     app.parse(argc, argv);
@@ -97,6 +112,7 @@ int run(int argc, char** argv) {
   options.input = input;
   if (!output.empty()) options.output = output;
   if (!hyperd.empty()) options.hyperd = hyperd;
+  options.target_version = target_version;
 
   try {
     const auto report = defragment(options, [](const TableResult& table) {

@@ -10,17 +10,21 @@
 //  2. Start a private hyperd (engine/hyper_process.h).
 //  3. Attach the input read-only, so that nothing this run does can change
 //     it, and read its catalog and file-format version.
-//  4. Create the output under a temporary name beside its final name, with
-//     the input's format version, and attach it.
-//  5. Recreate every schema (empty ones too), then every table with each
-//     column's name, type, nullability and collation in the input's order.
+//  4. Check that the output's format version (the input's, or the one asked
+//     for) can hold every column, before anything is written. Create the
+//     output under a temporary name beside its final name, and attach it.
+//  5. Recreate every schema (empty ones too), then every table with all that
+//     catalog/preserved.h lists: columns with type, nullability, collation,
+//     default and description, assumed primary key and unique constraints;
+//     then, once every table exists, assumed foreign keys.
 //  6. Copy each table inside the engine with INSERT ... SELECT: no row passes
 //     through this process. This rewrites the rows into fresh blocks; a
 //     database-level copy (CREATE DATABASE ... FROM) with the same version
 //     copies the blocks as they are and does not shrink the file
 //     (docs/ENGINE.md has the measurements).
-//  7. Detach both databases, so the output's bytes are on disk, and stop
-//     the engine.
+//  7. Detach the output, so its bytes are on disk. With --verify, attach it
+//     again read-only and prove it equal to the input (verify/verify.h).
+//     Detach everything and stop the engine.
 //  8. fsync the output, rename it to its final name (replacing an existing
 //     file only with --force), fsync the directory.
 //
@@ -45,6 +49,7 @@
 #include "sql/quote.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "verify/verify.h"
 
 namespace hyperdefrag {
 namespace fs = std::filesystem;
@@ -118,6 +123,23 @@ void check_output(const fs::path& input, const fs::path& output, bool force) {
   input_error(input, fmt::format("cannot be opened as a Hyper database: {}", cause));
 }
 
+// Step 4: refuses, before anything is written, a format version that cannot
+// hold a column, naming the table and the column.
+void check_version(const fs::path& input, const catalog::Catalog& source, int version) {
+  for (const auto& table : source.tables) {
+    for (const auto& column : table.columns) {
+      const auto need = catalog::minimum_version(column);
+      if (need.version > version) {
+        throw Error(ExitCode::incompatible_version,
+                    fmt::format("{}: cannot write format version {}: column {} of table {} is {}: {}",
+                                input.string(), version, sql::quote_identifier(column.name),
+                                sql::quote_qualified({table.schema, table.name}), column.type,
+                                need.reason));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 fs::path default_output_path(const fs::path& input) {
@@ -157,21 +179,37 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
     report.version_before = source.format_version;
     report.schemas = source.schemas.size();
 
-    // 4. Output under its temporary name.
-    report.version_after = source.format_version;
-    connection.exec(fmt::format("CREATE DATABASE {} WITH VERSION {}",
-                                sql::quote_identifier(temp.path().string()),
-                                report.version_after));
+    // 4. Output under its temporary name, in a version that holds every column.
+    report.version_after = options.target_version.value_or(source.format_version);
+    check_version(report.input, source, report.version_after);
+    try {
+      connection.exec(fmt::format("CREATE DATABASE {} WITH VERSION {}",
+                                  sql::quote_identifier(temp.path().string()),
+                                  report.version_after));
+    } catch (const sql::SqlError& error) {
+      throw Error(ExitCode::incompatible_version,
+                  fmt::format("{}: cannot write format version {}: {}", report.output.string(),
+                              report.version_after, error.engine_message()));
+    }
     connection.exec(fmt::format("ATTACH DATABASE {} AS {}",
                                 sql::quote_identifier(temp.path().string()),
                                 sql::quote_identifier(kOutputAlias)));
 
-    // 5. Schemas and tables.
+    // 5. Schemas, tables, descriptions, then foreign keys across them.
+    const auto copy_started = Clock::now();
     for (const auto& schema : source.schemas) {
       connection.exec(catalog::create_schema_sql(kOutputAlias, schema));
     }
     for (const auto& table : source.tables) {
       connection.exec(catalog::create_table_sql(kOutputAlias, table));
+      for (const auto& statement : catalog::describe_columns_sql(kOutputAlias, table)) {
+        connection.exec(statement);
+      }
+    }
+    for (const auto& table : source.tables) {
+      for (const auto& statement : catalog::foreign_keys_sql(kOutputAlias, table)) {
+        connection.exec(statement);
+      }
     }
 
     // 6. Rows, inside the engine.
@@ -192,8 +230,29 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
       report.tables.push_back(std::move(result));
     }
 
-    // 7. Detach, so that the output's bytes are on disk.
+    // 7. Detach, so that the output's bytes are on disk; then verify them.
     connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kOutputAlias)));
+    report.copy_seconds = seconds_since(copy_started);
+    if (options.verify) {
+      const auto verify_started = Clock::now();
+      connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
+                                  sql::quote_identifier(temp.path().string()),
+                                  sql::quote_identifier(kOutputAlias)));
+      const auto copy = catalog::read_catalog(connection, kOutputAlias, temp.path().string());
+      auto verdict = verify::compare_catalogs(source, copy, report.version_after);
+      if (verdict.equal()) verdict = verify::compare_rows(connection, source, kInputAlias, kOutputAlias);
+      connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kOutputAlias)));
+      if (!verdict.equal()) {
+        throw Error(ExitCode::verify_failed,
+                    fmt::format("{}: verification failed, the copy was not kept: {}{}",
+                                report.input.string(), verdict.differences.front(),
+                                verdict.differences.size() > 1
+                                    ? fmt::format(" (and {} more differences)", verdict.differences.size() - 1)
+                                    : ""));
+      }
+      report.verified = true;
+      report.verify_seconds = seconds_since(verify_started);
+    }
     connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kInputAlias)));
   } catch (const sql::SqlError& error) {
     engine.keep_log();

@@ -18,6 +18,11 @@ struct DefragOptions {
   bool force = false;
   // The hyperd to use; see engine/locate.h for how one is found otherwise.
   std::optional<std::filesystem::path> hyperd;
+  // Write this file-format version instead of the input's.
+  std::optional<int> target_version;
+  // Prove, after the copy, that the output holds exactly the input's catalog
+  // and rows (verify/verify.h); on a mismatch the output is not kept.
+  bool verify = false;
 };
 
 struct TableResult {
@@ -36,7 +41,10 @@ struct DefragReport {
   int version_after = 0;
   std::size_t schemas = 0;
   std::vector<TableResult> tables;
-  double seconds = 0;
+  bool verified = false;
+  double copy_seconds = 0;    // creating the tables and copying the rows
+  double verify_seconds = 0;  // proving the copy equal, when asked
+  double seconds = 0;         // the whole run
 };
 
 // Called after each table is copied, while the run goes on.
