@@ -70,6 +70,35 @@ TEST(Cli, OutputOptionInBothSpellings) {
   }
 }
 
+TEST(Cli, VerifyReportsTheProofAndTargetVersionTheChange) {
+  testing::ScratchDir dir;
+  fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
+  const auto result = run_hyperdefrag(
+      {"--verify", "--target-version", "4", (dir / "in.hyper").string()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(contains(result.out, "Format version: 2 -> 4")) << result.out;
+  EXPECT_TRUE(contains(result.out, "Verified: the copy holds exactly the input's catalog and rows"))
+      << result.out;
+  EXPECT_EQ(testing::format_version(dir / "in.new.hyper"), 4);
+}
+
+TEST(Cli, RefusesADowngradeThatCannotHoldTheData) {
+  testing::ScratchDir dir;
+  const auto input = dir / "in.hyper";
+  {
+    auto connection = testing::connect();
+    connection.exec(fmt::format("CREATE DATABASE \"{}\" WITH VERSION 4", input.string()));
+  }
+  testing::with_attached(input, {"CREATE TABLE db.public.m (r REAL)"});
+  const auto before = testing::read_bytes(input);
+  const auto result = run_hyperdefrag({"--target-version", "2", input.string()});
+  EXPECT_EQ(result.exit_code, 11) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  EXPECT_TRUE(contains(result.err, "column \"r\" of table \"public\".\"m\"")) << result.err;
+  EXPECT_EQ(testing::unexpected_files(dir.path(), {"in.hyper"}), std::vector<std::string>{});
+  EXPECT_EQ(testing::read_bytes(input), before);
+}
+
 // Every bad input: a one-line message naming the file and the cause, its own
 // exit code, nothing written, the input unchanged, no engine left running.
 struct BadCase {
