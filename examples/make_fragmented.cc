@@ -20,8 +20,16 @@ int main(int argc, char** argv) {
   app.add_option("--rows", spec.rows_per_table, "rows inserted per table before fragmenting");
   app.add_option("--tables", spec.tables, "number of tables");
   app.add_option("--version", version, "file-format version (default: the engine's)");
+  std::string layout = "extract";
+  app.add_option("--layout", layout,
+                 "extract: six mixed columns; wide: one 24-column shape; mixed: tables cycling "
+                 "through four shapes")
+      ->check(CLI::IsMember({"extract", "wide", "mixed"}));
   CLI11_PARSE(app, argc, argv);
   spec.version = version;
+  spec.layout = layout == "wide"    ? hyperdefrag::fixture::Layout::wide
+                : layout == "mixed" ? hyperdefrag::fixture::Layout::mixed
+                                    : hyperdefrag::fixture::Layout::extract;
   try {
     const auto hyperd = hyperdefrag::engine::locate_hyperd(std::nullopt);
     hyperdefrag::engine::HyperProcess engine({hyperd.path, {}, std::chrono::seconds(60)});

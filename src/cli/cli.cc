@@ -72,6 +72,9 @@ int run(int argc, char** argv) {
   app.add_flag("--verify", options.verify,
                "prove inside the engine that the copy holds exactly the input's rows and catalog; "
                "on a mismatch the copy is not kept");
+  app.add_option("--table-jobs", options.jobs,
+                 "copy this many tables at once, each on its own connection to the engine")
+      ->check(CLI::Range(1, 32));
   std::optional<int> target_version;
   app.add_option("--target-version", target_version,
                  "write this file-format version instead of the input's (refused, before anything "

@@ -43,6 +43,7 @@
 #include <cstring>
 
 #include "catalog/catalog.h"
+#include "defrag/copy_rows.h"
 #include "engine/hyper_process.h"
 #include "engine/locate.h"
 #include "sql/connection.h"
@@ -212,23 +213,9 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
       }
     }
 
-    // 6. Rows, inside the engine.
-    for (const auto& table : source.tables) {
-      const auto table_started = Clock::now();
-      std::string columns;
-      for (const auto& column : table.columns) {
-        if (!columns.empty()) columns += ", ";
-        columns += sql::quote_identifier(column.name);
-      }
-      const auto inserted = connection.exec(fmt::format(
-          "INSERT INTO {} ({}) SELECT {} FROM {}",
-          sql::quote_qualified({kOutputAlias, table.schema, table.name}), columns, columns,
-          sql::quote_qualified({kInputAlias, table.schema, table.name})));
-      TableResult result{table.schema, table.name, inserted.affected_rows(),
-                         seconds_since(table_started)};
-      if (on_table) on_table(result);
-      report.tables.push_back(std::move(result));
-    }
+    // 6. Rows, inside the engine, on `options.jobs` connections.
+    const CopyTarget target{kInputAlias, report.input.string(), kOutputAlias, temp.path().string()};
+    report.tables = copy_rows(connection, engine.endpoint(), source, target, options.jobs, on_table);
 
     // 7. Detach, so that the output's bytes are on disk; then verify them.
     connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kOutputAlias)));

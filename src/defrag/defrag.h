@@ -23,6 +23,8 @@ struct DefragOptions {
   // Prove, after the copy, that the output holds exactly the input's catalog
   // and rows (verify/verify.h); on a mismatch the output is not kept.
   bool verify = false;
+  // Connections copying tables at once (docs/BENCHMARKS.md has the measurements).
+  int jobs = 1;
 };
 
 struct TableResult {

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "fixture/fragmented.h"
 #include "test_support.h"
 #include "util/error.h"
 
@@ -111,6 +114,39 @@ TEST(Defragment, RefusesTheInputAsOutputUnderAnyName) {
         << output;
   }
   EXPECT_EQ(testing::read_bytes(dir / "in.hyper"), before);
+}
+
+}  // namespace
+}  // namespace hyperdefrag
+
+namespace hyperdefrag {
+namespace {
+
+TEST(Defragment, ParallelTableCopyKeepsEveryRowAndTheTablesOrder) {
+  testing::ScratchDir dir;
+  const auto input = dir / "mixed.hyper";
+  {
+    auto connection = testing::connect();
+    fixture::make_fragmented_file(connection, input, {20'000, 8, std::nullopt, fixture::Layout::mixed});
+  }
+  DefragOptions options;
+  options.input = input;
+  options.jobs = 4;
+  options.verify = true;
+  std::vector<std::string> seen;
+  const auto report = defragment(options, [&](const TableResult& table) { seen.push_back(table.name); });
+  EXPECT_TRUE(report.verified);
+  ASSERT_EQ(report.tables.size(), 8u);
+  for (std::size_t i = 0; i < report.tables.size(); ++i) {
+    EXPECT_EQ(report.tables[i].name, i == 0 ? "Extract" : fmt::format("Extract_{}", i + 1));
+    EXPECT_EQ(report.tables[i].rows, 8'000);
+  }
+  std::sort(seen.begin(), seen.end());
+  std::vector<std::string> names;
+  for (const auto& table : report.tables) names.push_back(table.name);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(seen, names) << "each table is reported once";
+  EXPECT_EQ(testing::table_counts(default_output_path(input)), testing::table_counts(input));
 }
 
 }  // namespace

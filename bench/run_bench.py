@@ -1,0 +1,182 @@
+"""Side-by-side benchmark: hyperdefrag against Tableau's sample method, the
+engine's own CREATE DATABASE ... FROM, and cp (the floor set by the disk).
+
+Each layout's fragmented file is made once (bench/.cache, by
+build/hyperdefrag-make-fragmented). Then, for each run, the four methods run
+one after another, in a rotating order, on the same file with the same hyperd
+binary. Printed per layout: median wall time with min and max, output size,
+peak resident memory of the method's own process and of its hyperd, and the
+ratios hyperdefrag/sample and hyperdefrag/cp.
+
+    .venv/bin/python bench/run_bench.py --size quick       # about 100 MB a layout
+    .venv/bin/python bench/run_bench.py                    # about 1 GB a layout
+    .venv/bin/python bench/run_bench.py --size large       # about 4 GB a layout
+"""
+
+import argparse
+import os
+import pathlib
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+
+# Rows per table for each layout and size, chosen so that each fragmented file
+# is about 100 MB (quick), 1 GB (default) or 4 GB (large). Bytes per row were
+# measured on the fragmented files (extract-like shapes compress to ~35 B a
+# row, the wide shape to ~85 B; each table costs ~250 KB on its own).
+LAYOUTS = {
+    "wide-1": {"layout": "wide", "tables": 1,
+               "rows": {"quick": 1_250_000, "default": 12_500_000, "large": 50_000_000}},
+    "mixed-8": {"layout": "mixed", "tables": 8,
+                "rows": {"quick": 330_000, "default": 3_300_000, "large": 13_200_000}},
+    "small-500": {"layout": "mixed", "tables": 500,
+                  "rows": {"quick": 1_000, "default": 45_000, "large": 180_000}},
+}
+
+
+def hyperd_path() -> pathlib.Path:
+    out = subprocess.run([str(PYTHON), "-c",
+                          "import tableauhyperapi, os; print(os.path.dirname(tableauhyperapi.__file__))"],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    return pathlib.Path(out) / "bin" / "hyper" / "hyperd"
+
+
+def peak_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def run_measured(command: list[str], cwd: pathlib.Path) -> dict:
+    """Runs command; returns wall seconds and peak RSS (KiB) of it and of its hyperd."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    tool_peak = engine_peak = 0
+    engines: set[int] = set()
+    while process.poll() is None:
+        tool_peak = max(tool_peak, peak_kib(process.pid))
+        engines.update(children(process.pid))
+        for engine in engines:
+            engine_peak = max(engine_peak, peak_kib(engine))
+        time.sleep(0.02)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        sys.exit(f"{command[0]} failed: {process.stderr.read().decode(errors='replace')}")
+    return {"seconds": seconds, "tool_kib": tool_peak, "engine_kib": engine_peak}
+
+
+def make_fixture(name: str, size: str, cache: pathlib.Path) -> pathlib.Path:
+    spec = LAYOUTS[name]
+    rows = spec["rows"][size]
+    path = cache / f"{name}-{rows}.hyper"
+    if not path.exists():
+        print(f"making {path.name} ...", flush=True)
+        temp = path.with_suffix(".tmp.hyper")
+        temp.unlink(missing_ok=True)
+        subprocess.run([str(BUILD / "hyperdefrag-make-fragmented"), str(temp), "--layout",
+                        spec["layout"], "--tables", str(spec["tables"]), "--rows", str(rows)],
+                       check=True, stdout=subprocess.DEVNULL)
+        temp.rename(path)
+    return path
+
+
+def methods(hyperd: pathlib.Path, extra: list[str]) -> dict:
+    return {
+        "hyperdefrag": lambda i, o: [str(BUILD / "hyperdefrag"), "--hyperd", str(hyperd), "-o", str(o),
+                                     str(i), *extra],
+        "sample": lambda i, o: [str(PYTHON), str(ROOT / "bench" / "sample_defragment.py"), str(i),
+                                "-o", str(o), "--hyperd", str(hyperd)],
+        "CREATE DATABASE FROM": lambda i, o: [str(PYTHON), str(ROOT / "bench" / "engine_copy.py"),
+                                             str(i), str(o), "--hyperd", str(hyperd)],
+        "cp": lambda i, o: ["sh", "-c", 'cp "$0" "$1" && sync "$1"', str(i), str(o)],
+    }
+
+
+def fmt_range(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="hyperdefrag side-by-side benchmark")
+    parser.add_argument("--size", choices=["quick", "default", "large"], default="default")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--layouts", nargs="*", default=list(LAYOUTS))
+    parser.add_argument("--cache", type=pathlib.Path, default=ROOT / "bench" / ".cache")
+    parser.add_argument("--hyperdefrag-arg", action="append", default=[],
+                        help="extra argument for hyperdefrag (repeatable)")
+    args = parser.parse_args()
+    args.cache.mkdir(parents=True, exist_ok=True)
+    hyperd = hyperd_path()
+    version = subprocess.run([str(hyperd), "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    print(f"# hyperdefrag benchmark, size {args.size}, {args.runs} runs")
+    print(f"machine: {platform.node()}, {os.cpu_count()} cores, "
+          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; {version}")
+    print(f"command: {' '.join(sys.argv)}\n")
+    table = methods(hyperd, args.hyperdefrag_arg)
+    for name in args.layouts:
+        fixture = make_fixture(name, args.size, args.cache)
+        size_in = fixture.stat().st_size
+        results: dict[str, list[dict]] = {method: [] for method in table}
+        out_sizes: dict[str, int] = {}
+        with tempfile.TemporaryDirectory(prefix="hyperdefrag-bench-", dir=args.cache) as scratch:
+            scratch_dir = pathlib.Path(scratch)
+            order = list(table)
+            for run in range(args.runs):
+                for method in order[run % len(order):] + order[:run % len(order)]:
+                    output = scratch_dir / f"out-{method.replace(' ', '_')}.hyper"
+                    output.unlink(missing_ok=True)
+                    results[method].append(run_measured(table[method](fixture, output), scratch_dir))
+                    out_sizes[method] = output.stat().st_size
+                    output.unlink()
+        spec = LAYOUTS[name]
+        print(f"## {name}: {spec['tables']} table(s), {spec['rows'][args.size]:,} rows each before "
+              f"fragmenting, input {size_in:,} bytes ({size_in / 2**20:.0f} MiB)\n")
+        print("| method | wall s, median (min-max) | output bytes | output / input "
+              "| peak RSS tool MiB | peak RSS hyperd MiB |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for method, runs in results.items():
+            times = [r["seconds"] for r in runs]
+            print(f"| {method} | {fmt_range(times)} | {out_sizes[method]:,} | "
+                  f"{out_sizes[method] / size_in:.2f} | {max(r['tool_kib'] for r in runs) / 1024:.0f} | "
+                  f"{max(r['engine_kib'] for r in runs) / 1024:.0f} |")
+        median = {m: statistics.median(r["seconds"] for r in runs) for m, runs in results.items()}
+        print(f"\nratios: time hyperdefrag/sample {median['hyperdefrag'] / median['sample']:.2f}, "
+              f"hyperdefrag/cp {median['hyperdefrag'] / median['cp']:.2f}, "
+              f"hyperdefrag/CREATE DATABASE FROM {median['hyperdefrag'] / median['CREATE DATABASE FROM']:.2f}; "
+              f"size hyperdefrag/sample {out_sizes['hyperdefrag'] / out_sizes['sample']:.2f}; "
+              f"time per GB of input: hyperdefrag {median['hyperdefrag'] / (size_in / 2**30):.1f} s, "
+              f"sample {median['sample'] / (size_in / 2**30):.1f} s; "
+              f"per table: hyperdefrag {median['hyperdefrag'] / spec['tables'] * 1000:.0f} ms\n",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

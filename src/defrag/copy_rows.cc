@@ -1,0 +1,86 @@
+#include "defrag/copy_rows.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "sql/quote.h"
+
+namespace hyperdefrag {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+TableResult copy_one(sql::Connection& connection, const CopyTarget& target,
+                     const catalog::Table& table) {
+  const auto started = Clock::now();
+  const auto inserted = connection.exec(copy_table_sql(target, table));
+  return {table.schema, table.name, inserted.affected_rows(),
+          std::chrono::duration<double>(Clock::now() - started).count()};
+}
+
+}  // namespace
+
+std::string copy_table_sql(const CopyTarget& target, const catalog::Table& table) {
+  std::string columns;
+  for (const auto& column : table.columns) {
+    if (!columns.empty()) columns += ", ";
+    columns += sql::quote_identifier(column.name);
+  }
+  return fmt::format("INSERT INTO {} ({}) SELECT {} FROM {}",
+                     sql::quote_qualified({target.output_alias, table.schema, table.name}), columns,
+                     columns, sql::quote_qualified({target.input_alias, table.schema, table.name}));
+}
+
+std::vector<TableResult> copy_rows(sql::Connection& main, const sql::Endpoint& endpoint,
+                                   const catalog::Catalog& source, const CopyTarget& target,
+                                   int jobs, const TableCallback& on_table) {
+  const auto& tables = source.tables;
+  std::vector<TableResult> results(tables.size());
+  const int workers = std::max(1, std::min<int>(jobs, static_cast<int>(tables.size())));
+  if (workers == 1) {
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+      results[i] = copy_one(main, target, tables[i]);
+      if (on_table) on_table(results[i]);
+    }
+    return results;
+  }
+
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mutex;  // guards first_error and on_table
+  std::exception_ptr first_error;
+  const auto work = [&] {
+    try {
+      sql::Connection connection(endpoint);
+      connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
+                                  sql::quote_identifier(target.input_path),
+                                  sql::quote_identifier(target.input_alias)));
+      connection.exec(fmt::format("ATTACH DATABASE {} AS {}",
+                                  sql::quote_identifier(target.output_path),
+                                  sql::quote_identifier(target.output_alias)));
+      for (std::size_t i = next++; i < tables.size() && !failed; i = next++) {
+        results[i] = copy_one(connection, target, tables[i]);
+        std::lock_guard lock(mutex);
+        if (on_table) on_table(results[i]);
+      }
+      connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(target.output_alias)));
+      connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(target.input_alias)));
+    } catch (...) {
+      failed = true;
+      std::lock_guard lock(mutex);
+      if (!first_error) first_error = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) threads.emplace_back(work);
+  for (auto& thread : threads) thread.join();
+  if (first_error) std::rethrow_exception(first_error);
+  return results;
+}
+
+}  // namespace hyperdefrag

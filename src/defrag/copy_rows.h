@@ -1,0 +1,34 @@
+// Step 6 of the algorithm in defrag.cc: copying every table's rows inside the
+// engine, on one connection or several at once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "defrag/defrag.h"
+#include "sql/connection.h"
+
+namespace hyperdefrag {
+
+struct CopyTarget {
+  std::string input_alias;   // the input, attached read-only on `main`
+  std::string input_path;
+  std::string output_alias;  // the output, attached on `main`, every table created
+  std::string output_path;
+};
+
+// Copies the rows of every table of `source` with INSERT ... SELECT. With
+// jobs > 1, that many extra connections to the same engine each attach the
+// input (read-only) and the output and take the next table not yet taken;
+// they detach before returning. `on_table` is called for each finished table,
+// never from two threads at once. Results come back in the tables' order.
+// The first failure stops the other workers and is rethrown.
+std::vector<TableResult> copy_rows(sql::Connection& main, const sql::Endpoint& endpoint,
+                                   const catalog::Catalog& source, const CopyTarget& target,
+                                   int jobs, const TableCallback& on_table);
+
+// The INSERT ... SELECT for one table, naming every column in order.
+std::string copy_table_sql(const CopyTarget& target, const catalog::Table& table);
+
+}  // namespace hyperdefrag
