@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <exception>
 #include <optional>
+#include <regex>
 
 #include "defrag/defrag.h"
 #include "engine/locate.h"
@@ -75,6 +76,17 @@ int run(int argc, char** argv) {
   app.add_option("--table-jobs", options.jobs,
                  "copy this many tables at once, each on its own connection to the engine")
       ->check(CLI::Range(1, 32));
+  std::string memory_limit;
+  app.add_option("--memory-limit", memory_limit,
+                 "the engine's memory limit, as hyperd's memory_limit setting: e.g. 2g, 512m, 40%")
+      ->check(CLI::Validator(
+          [](const std::string& value) {
+            static const std::regex form(R"(^[0-9]+(\.[0-9]+)?[kmgtKMGT%]$)");
+            return std::regex_match(value, form)
+                       ? std::string()
+                       : std::string("a number followed by k, m, g, t (KiB..TiB) or %");
+          },
+          "SIZE"));
   std::optional<int> target_version;
   app.add_option("--target-version", target_version,
                  "write this file-format version instead of the input's (refused, before anything "
@@ -116,6 +128,7 @@ int run(int argc, char** argv) {
   if (!output.empty()) options.output = output;
   if (!hyperd.empty()) options.hyperd = hyperd;
   options.target_version = target_version;
+  if (!memory_limit.empty()) options.memory_limit = memory_limit;
 
   try {
     const auto report = defragment(options, [](const TableResult& table) {

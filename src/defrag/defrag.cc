@@ -163,7 +163,9 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
   const auto hyperd = engine::locate_hyperd(options.hyperd);
 
   // 2. Engine.
-  engine::HyperProcess engine({hyperd.path, {}, std::chrono::seconds(60)});
+  engine::EngineOptions engine_options{hyperd.path, {}, std::chrono::seconds(60)};
+  if (options.memory_limit) engine_options.settings.emplace_back("memory_limit", *options.memory_limit);
+  engine::HyperProcess engine(engine_options);
   TempFile temp(report.output);
   try {
     sql::Connection connection(engine.endpoint());

@@ -23,6 +23,9 @@ struct DefragOptions {
   // Prove, after the copy, that the output holds exactly the input's catalog
   // and rows (verify/verify.h); on a mismatch the output is not kept.
   bool verify = false;
+  // hyperd's memory_limit setting, e.g. "2g" or "40%"; absent: the engine's
+  // default (80% of the machine's memory).
+  std::optional<std::string> memory_limit;
   // Connections copying tables at once (docs/BENCHMARKS.md has the measurements).
   int jobs = 1;
 };

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 #include "sql/interrupt.h"
@@ -67,6 +68,16 @@ bool wait_readable(int fd, Clock::time_point deadline) {
     if (ready > 0) return true;
     if (ready < 0 && errno != EINTR) return false;
   }
+}
+
+// ": <the first line of hyperd's console output that reports an error>", or
+// nothing, so that a refused setting is named in the tool's own message.
+std::string first_error_line(const fs::path& console_log) {
+  std::ifstream in(console_log);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("Error. ", 0) == 0) return ": " + line.substr(7);
+  }
+  return "";
 }
 
 }  // namespace
@@ -151,7 +162,8 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
     // Wait for hyperd to call back, noticing if it dies first.
     for (;;) {
       if (!running()) {
-        fail(fmt::format("hyperd exited during start-up with {}", describe_status(exit_status_)),
+        fail(fmt::format("hyperd exited during start-up with {}{}", describe_status(exit_status_),
+                         first_error_line(dir / "hyperd-console.log")),
              dir);
       }
       if (wait_readable(listener.get(), std::min(deadline, Clock::now() + std::chrono::milliseconds(200)))) break;

@@ -72,6 +72,21 @@ TEST(HyperProcess, FailsClearlyWhenTheBinaryCannotStart) {
   }
 }
 
+TEST(HyperProcess, NamesASettingTheEngineRefuses) {
+  auto options = default_options();
+  options.settings.emplace_back("memory_limit", "bogus");
+  try {
+    HyperProcess engine(options);
+    FAIL() << "hyperd accepted memory_limit=bogus";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    EXPECT_EQ(error.code(), ExitCode::engine);
+    EXPECT_NE(message.find("memory_limit"), std::string::npos) << message;
+    const auto log = message.substr(message.find("engine log: ") + 12);
+    fs::remove_all(log.substr(0, log.size() - 1));  // the kept log directory
+  }
+}
+
 TEST(LocateHyperd, ExplicitPathMustBeExecutable) {
   try {
     locate_hyperd(fs::path("/no/such/hyperd"));
