@@ -76,6 +76,10 @@ int run(int argc, char** argv) {
   app.add_option("--table-jobs", options.jobs,
                  "copy this many tables at once, each on its own connection to the engine")
       ->check(CLI::Range(1, 32));
+  app.add_option("--sort", options.sort,
+                 "write each table's rows in this order: auto (columns whose values repeat, "
+                 "fewest distinct first) or a comma-separated column list; off by default "
+                 "(docs/BENCHMARKS.md: it costs more time than it saves space)");
   std::string memory_limit;
   app.add_option("--memory-limit", memory_limit,
                  "the engine's memory limit, as hyperd's memory_limit setting: e.g. 2g, 512m, 40%")

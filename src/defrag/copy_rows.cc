@@ -16,24 +16,33 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 TableResult copy_one(sql::Connection& connection, const CopyTarget& target,
-                     const catalog::Table& table) {
+                     const catalog::Table& table, std::size_t index) {
   const auto started = Clock::now();
-  const auto inserted = connection.exec(copy_table_sql(target, table));
+  const auto inserted = connection.exec(copy_table_sql(
+      target, table,
+      index < target.sort_columns.size() ? target.sort_columns[index] : std::vector<std::string>{}));
   return {table.schema, table.name, inserted.affected_rows(),
           std::chrono::duration<double>(Clock::now() - started).count()};
 }
 
 }  // namespace
 
-std::string copy_table_sql(const CopyTarget& target, const catalog::Table& table) {
+std::string copy_table_sql(const CopyTarget& target, const catalog::Table& table,
+                           const std::vector<std::string>& sort_columns) {
   std::string columns;
   for (const auto& column : table.columns) {
     if (!columns.empty()) columns += ", ";
     columns += sql::quote_identifier(column.name);
   }
-  return fmt::format("INSERT INTO {} ({}) SELECT {} FROM {}",
+  std::string order;
+  for (const auto& name : sort_columns) {
+    order += order.empty() ? " ORDER BY " : ", ";
+    order += sql::quote_identifier(name);
+  }
+  return fmt::format("INSERT INTO {} ({}) SELECT {} FROM {}{}",
                      sql::quote_qualified({target.output_alias, table.schema, table.name}), columns,
-                     columns, sql::quote_qualified({target.input_alias, table.schema, table.name}));
+                     columns, sql::quote_qualified({target.input_alias, table.schema, table.name}),
+                     order);
 }
 
 std::vector<TableResult> copy_rows(sql::Connection& main, const sql::Endpoint& endpoint,
@@ -44,7 +53,7 @@ std::vector<TableResult> copy_rows(sql::Connection& main, const sql::Endpoint& e
   const int workers = std::max(1, std::min<int>(jobs, static_cast<int>(tables.size())));
   if (workers == 1) {
     for (std::size_t i = 0; i < tables.size(); ++i) {
-      results[i] = copy_one(main, target, tables[i]);
+      results[i] = copy_one(main, target, tables[i], i);
       if (on_table) on_table(results[i]);
     }
     return results;
@@ -64,7 +73,7 @@ std::vector<TableResult> copy_rows(sql::Connection& main, const sql::Endpoint& e
                                   sql::quote_identifier(target.output_path),
                                   sql::quote_identifier(target.output_alias)));
       for (std::size_t i = next++; i < tables.size() && !failed; i = next++) {
-        results[i] = copy_one(connection, target, tables[i]);
+        results[i] = copy_one(connection, target, tables[i], i);
         std::lock_guard lock(mutex);
         if (on_table) on_table(results[i]);
       }

@@ -16,6 +16,8 @@ struct CopyTarget {
   std::string input_path;
   std::string output_alias;  // the output, attached on `main`, every table created
   std::string output_path;
+  // Per table (in the catalog's order): columns to ORDER BY while writing, or empty.
+  std::vector<std::vector<std::string>> sort_columns;
 };
 
 // Copies the rows of every table of `source` with INSERT ... SELECT. With
@@ -28,7 +30,9 @@ std::vector<TableResult> copy_rows(sql::Connection& main, const sql::Endpoint& e
                                    const catalog::Catalog& source, const CopyTarget& target,
                                    int jobs, const TableCallback& on_table);
 
-// The INSERT ... SELECT for one table, naming every column in order.
-std::string copy_table_sql(const CopyTarget& target, const catalog::Table& table);
+// The INSERT ... SELECT for one table, naming every column in order, with
+// ORDER BY `sort_columns` if any.
+std::string copy_table_sql(const CopyTarget& target, const catalog::Table& table,
+                           const std::vector<std::string>& sort_columns);
 
 }  // namespace hyperdefrag

@@ -44,6 +44,7 @@
 
 #include "catalog/catalog.h"
 #include "defrag/copy_rows.h"
+#include "defrag/sort_order.h"
 #include "engine/hyper_process.h"
 #include "engine/locate.h"
 #include "sql/connection.h"
@@ -216,7 +217,14 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
     }
 
     // 6. Rows, inside the engine, on `options.jobs` connections.
-    const CopyTarget target{kInputAlias, report.input.string(), kOutputAlias, temp.path().string()};
+    CopyTarget target{kInputAlias, report.input.string(), kOutputAlias, temp.path().string(), {}};
+    if (!options.sort.empty()) {
+      for (const auto& table : source.tables) {
+        target.sort_columns.push_back(options.sort == "auto"
+                                          ? choose_sort_columns(connection, kInputAlias, table)
+                                          : listed_sort_columns(options.sort, table));
+      }
+    }
     report.tables = copy_rows(connection, engine.endpoint(), source, target, options.jobs, on_table);
 
     // 7. Detach, so that the output's bytes are on disk; then verify them.

@@ -26,6 +26,9 @@ struct DefragOptions {
   // hyperd's memory_limit setting, e.g. "2g" or "40%"; absent: the engine's
   // default (80% of the machine's memory).
   std::optional<std::string> memory_limit;
+  // Row order while writing: empty (as read), "auto" (defrag/sort_order.h) or
+  // a comma-separated column list.
+  std::string sort;
   // Connections copying tables at once (docs/BENCHMARKS.md has the measurements).
   int jobs = 1;
 };

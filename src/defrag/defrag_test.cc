@@ -151,3 +151,39 @@ TEST(Defragment, ParallelTableCopyKeepsEveryRowAndTheTablesOrder) {
 
 }  // namespace
 }  // namespace hyperdefrag
+
+#include "defrag/sort_order.h"
+#include "sql/quote.h"
+
+namespace hyperdefrag {
+namespace {
+
+TEST(SortOrder, AutoPicksRepeatingColumnsFewestDistinctFirst) {
+  testing::ScratchDir dir;
+  const auto file = dir / "sort.hyper";
+  {
+    auto connection = testing::connect();
+    connection.exec(fmt::format("CREATE DATABASE {}", sql::quote_identifier(file.string())));
+  }
+  testing::with_attached(file, {
+      "CREATE TABLE db.public.t (id BIGINT, city TEXT, flag BOOL, shape TABLEAU.TABGEOGRAPHY, "
+      "  region TEXT)",
+      "INSERT INTO db.public.t SELECT i, 'city ' || (i % 40), i % 2 = 0, NULL, 'r' || (i % 4) "
+      "  FROM generate_series(1, 10000) AS s(i)"});
+  auto connection = testing::connect();
+  connection.exec(fmt::format("ATTACH DATABASE {} AS db", sql::quote_identifier(file.string())));
+  const auto table = catalog::read_catalog(connection, "db", file.string()).tables.at(0);
+  EXPECT_EQ(choose_sort_columns(connection, "db", table),
+            (std::vector<std::string>{"flag", "region", "city"}));
+  EXPECT_EQ(listed_sort_columns("region,nope,id", table), (std::vector<std::string>{"region", "id"}));
+  connection.exec("DETACH DATABASE db");
+
+  DefragOptions options;
+  options.input = file;
+  options.sort = "auto";
+  options.verify = true;
+  EXPECT_TRUE(defragment(options).verified);
+}
+
+}  // namespace
+}  // namespace hyperdefrag
