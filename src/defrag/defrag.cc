@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -203,6 +204,11 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
     const auto copy_started = Clock::now();
     for (const auto& schema : source.schemas) {
       connection.exec(catalog::create_schema_sql(kOutputAlias, schema));
+    }
+    // A new database comes with an empty "public" schema; an input may have
+    // dropped its own.
+    if (std::find(source.schemas.begin(), source.schemas.end(), "public") == source.schemas.end()) {
+      connection.exec(fmt::format("DROP SCHEMA {}", sql::quote_qualified({kOutputAlias, "public"})));
     }
     for (const auto& table : source.tables) {
       connection.exec(catalog::create_table_sql(kOutputAlias, table));

@@ -98,6 +98,15 @@ TEST(RoundTrip, SchemasAndTablesKeepTheirOrder) {
   EXPECT_EQ(dump(trip.output), dump(trip.input));
 }
 
+TEST(RoundTrip, AnInputWithoutThePublicSchemaStaysWithoutIt) {
+  testing::ScratchDir dir;
+  const auto trip = round_trip(dir, 2, {"CREATE SCHEMA db.\"Extract\"",
+                                        "CREATE TABLE db.\"Extract\".\"Extract\" (x INTEGER)",
+                                        "DROP SCHEMA db.public"});
+  EXPECT_TRUE(trip.report.verified);
+  EXPECT_EQ(trip.after.schemas, std::vector<std::string>{"Extract"});
+}
+
 TEST(RoundTrip, ColumnDefinitions) {
   testing::ScratchDir dir;
   const auto trip = round_trip(dir, 4, {
