@@ -6,11 +6,15 @@
 #include <map>
 
 #include "sql/quote.h"
+#include "util/error.h"
+
+namespace hyperdefrag {
+using sql::quote_identifier;
+}
 
 namespace hyperdefrag::verify {
 namespace {
 
-using sql::quote_identifier;
 using sql::quote_qualified;
 
 std::string table_name(const catalog::Table& table) {
@@ -110,7 +114,7 @@ Verdict compare_catalogs(const catalog::Catalog& source, const catalog::Catalog&
 
 Verdict compare_rows(sql::Connection& connection, const catalog::Catalog& source,
                      const std::string& source_alias, const std::string& copy_alias,
-                     std::size_t max_differences) {
+                     RowCheck check, std::size_t max_differences) {
   Verdict verdict;
   for (const auto& table : source.tables) {
     if (verdict.differences.size() >= max_differences) break;
@@ -122,12 +126,17 @@ Verdict compare_rows(sql::Connection& connection, const catalog::Catalog& source
     const auto a = quote_qualified({source_alias, table.schema, table.name});
     const auto b = quote_qualified({copy_alias, table.schema, table.name});
     const auto result = connection.exec(fmt::format(
-        "SELECT (SELECT COUNT(*) FROM {a}), (SELECT COUNT(*) FROM {b}), "
-        "(SELECT COUNT(*) FROM (SELECT {cols} FROM {a} EXCEPT ALL SELECT {cols} FROM {b}) AS d)",
-        fmt::arg("a", a), fmt::arg("b", b), fmt::arg("cols", columns)));
+        "SELECT (SELECT COUNT(*) FROM {a}), (SELECT COUNT(*) FROM {b}){missing}", fmt::arg("a", a),
+        fmt::arg("b", b),
+        fmt::arg("missing", check == RowCheck::counts
+                                ? std::string()
+                                : fmt::format(", (SELECT COUNT(*) FROM (SELECT {cols} FROM {a} "
+                                              "EXCEPT ALL SELECT {cols} FROM {b}) AS d)",
+                                              fmt::arg("a", a), fmt::arg("b", b),
+                                              fmt::arg("cols", columns)))));
     const long long source_rows = result.integer(0, 0);
     const long long copy_rows = result.integer(0, 1);
-    const long long missing = result.integer(0, 2);
+    const long long missing = check == RowCheck::counts ? 0 : result.integer(0, 2);
     if (source_rows != copy_rows || missing != 0) {
       verdict.differences.push_back(fmt::format(
           "table {}: {} rows in the input, {} in the copy, {} rows of the input not found in the copy",
@@ -138,3 +147,41 @@ Verdict compare_rows(sql::Connection& connection, const catalog::Catalog& source
 }
 
 }  // namespace hyperdefrag::verify
+
+namespace hyperdefrag {
+
+void verify_copy(sql::Connection& connection, const catalog::Catalog& source,
+                 const std::string& source_alias, const std::filesystem::path& input,
+                 const std::filesystem::path& copy, int expected_version,
+                 verify::RowCheck check) {
+  constexpr const char* kCopyAlias = "verify_database";
+  connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
+                              quote_identifier(copy.string()), quote_identifier(kCopyAlias)));
+  verify::Verdict verdict;
+  try {
+    const auto copied = catalog::read_catalog(connection, kCopyAlias, copy.string());
+    verdict = verify::compare_catalogs(source, copied, expected_version);
+    if (verdict.equal()) {
+      verdict = verify::compare_rows(connection, source, source_alias, kCopyAlias, check);
+    }
+  } catch (...) {
+    try {
+      connection.exec(fmt::format("DETACH DATABASE {}", quote_identifier(kCopyAlias)));
+    } catch (...) {
+      // The first error is the one to report.
+    }
+    throw;
+  }
+  connection.exec(fmt::format("DETACH DATABASE {}", quote_identifier(kCopyAlias)));
+  if (!verdict.equal()) {
+    throw Error(ExitCode::verify_failed,
+                fmt::format("{}: the copy does not match the input: {}{}; the copy was discarded",
+                            input.string(), verdict.differences.front(),
+                            verdict.differences.size() > 1
+                                ? fmt::format(" (and {} more differences)",
+                                              verdict.differences.size() - 1)
+                                : ""));
+  }
+}
+
+}  // namespace hyperdefrag

@@ -12,6 +12,7 @@
 // would add nothing. docs/ENGINE.md has its cost.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,10 +33,30 @@ struct Verdict {
 Verdict compare_catalogs(const catalog::Catalog& source, const catalog::Catalog& copy,
                          int expected_version);
 
+enum class RowCheck {
+  counts,  // every table has as many rows in the copy as in the source
+  exact,   // ... and the same multiset of rows (EXCEPT ALL)
+};
+
 // Compares the rows of every table of `source` with the same table in the
 // database attached as `copy_alias`. Stops at the first `max_differences`.
 Verdict compare_rows(sql::Connection& connection, const catalog::Catalog& source,
                      const std::string& source_alias, const std::string& copy_alias,
-                     std::size_t max_differences = 20);
+                     RowCheck check = RowCheck::exact, std::size_t max_differences = 20);
 
 }  // namespace hyperdefrag::verify
+
+namespace hyperdefrag {
+
+// Checks the database file `copy` against the input attached as
+// `source_alias` (whose catalog is `source` and whose path is `input`): the
+// catalogs always, and the rows as `check` says. The copy is attached
+// read-only for the check and detached again, so this sees the bytes on disk.
+// Throws hyperdefrag::Error (ExitCode::verify_failed) naming the input and the
+// first difference.
+void verify_copy(sql::Connection& connection, const catalog::Catalog& source,
+                 const std::string& source_alias, const std::filesystem::path& input,
+                 const std::filesystem::path& copy, int expected_version,
+                 verify::RowCheck check);
+
+}  // namespace hyperdefrag
