@@ -7,7 +7,8 @@
 //     the input (compared by device and inode, so symlinks and relative
 //     paths are caught), does not exist unless --force, and its directory
 //     exists and is writable.
-//  2. Start a private hyperd (engine/hyper_process.h).
+//  2. Start a private hyperd (engine/hyper_process.h), or use the one the
+//     caller shares between several files (DefragHooks::engine).
 //  3. Attach the input read-only, so that nothing this run does can change
 //     it, and read its catalog and file-format version.
 //  4. Create the output under a temporary name beside its final name, with
@@ -37,6 +38,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "catalog/catalog.h"
 #include "engine/hyper_process.h"
@@ -125,6 +127,12 @@ fs::path default_output_path(const fs::path& input) {
 }
 
 DefragReport defragment(const DefragOptions& options, const TableCallback& on_table) {
+  DefragHooks hooks;
+  hooks.on_table = on_table;
+  return defragment(options, hooks);
+}
+
+DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) {
   const auto started = Clock::now();
   DefragReport report;
   // Absolute paths: the engine's working directory is not ours to rely on,
@@ -137,13 +145,18 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
   check_input(report.input);
   check_output(report.input, report.output, options.force);
   report.size_before = hyperdefrag::file_size(report.input);
-  const auto hyperd = engine::locate_hyperd(options.hyperd);
+  const auto hyperd =
+      hooks.engine ? std::nullopt : std::optional(engine::locate_hyperd(options.hyperd));
 
-  // 2. Engine.
-  engine::HyperProcess engine({hyperd.path, {}, std::chrono::seconds(60)});
+  // 2. Engine: the caller's, or one of our own.
+  std::optional<engine::HyperProcess> own_engine;
+  engine::HyperProcess& engine =
+      hooks.engine ? *hooks.engine
+                   : own_engine.emplace(engine::EngineOptions{hyperd->path, {}, std::chrono::seconds(60)});
   TempFile temp(report.output);
   try {
     sql::Connection connection(engine.endpoint());
+    connection.set_observer(hooks.on_statement);
 
     // 3. Input, read-only.
     try {
@@ -175,7 +188,12 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
     }
 
     // 6. Rows, inside the engine.
-    for (const auto& table : source.tables) {
+    for (std::size_t index = 0; index < source.tables.size(); ++index) {
+      const auto& table = source.tables[index];
+      if (hooks.on_table_start) {
+        hooks.on_table_start({table.schema, table.name, index, source.tables.size(),
+                              catalog::count_rows(connection, kInputAlias, table), temp.path()});
+      }
       const auto table_started = Clock::now();
       std::string columns;
       for (const auto& column : table.columns) {
@@ -188,7 +206,7 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
           sql::quote_qualified({kInputAlias, table.schema, table.name})));
       TableResult result{table.schema, table.name, inserted.affected_rows(),
                          seconds_since(table_started)};
-      if (on_table) on_table(result);
+      if (hooks.on_table) hooks.on_table(result);
       report.tables.push_back(std::move(result));
     }
 
@@ -203,7 +221,7 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
                             engine_died ? "hyperd stopped unexpectedly: " : "",
                             error.what(), error.statement(), engine.log_directory().string()));
   }
-  engine.stop();
+  if (own_engine) own_engine->stop();
 
   // 8. Into place.
   temp.commit();
