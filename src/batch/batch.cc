@@ -269,15 +269,15 @@ std::vector<std::string> dry_run_lines(const std::vector<DryRunItem>& items) {
   return lines;
 }
 
-nlohmann::json dry_run_json(const std::vector<DryRunItem>& items, int exit_code) {
-  nlohmann::json files = nlohmann::json::array();
+nlohmann::ordered_json dry_run_json(const std::vector<DryRunItem>& items, int exit_code) {
+  nlohmann::ordered_json files = nlohmann::ordered_json::array();
   for (const auto& item : items) {
     files.push_back({{"input", item.job.input.string()},
                      {"output", item.job.output.string()},
                      {"kind", item.job.package ? "package" : "hyper"},
                      {"ok", item.exit_code == 0},
                      {"exit_code", item.exit_code},
-                     {"error", item.exit_code == 0 ? nlohmann::json(nullptr) : nlohmann::json(item.error)},
+                     {"error", item.exit_code == 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(item.error)},
                      {"size_before", item.input_size},
                      {"output_space_needed", item.output_space},
                      {"output_free", item.output_free},

@@ -81,6 +81,6 @@ struct DryRunItem {
 };
 std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, bool force);
 std::vector<std::string> dry_run_lines(const std::vector<DryRunItem>& items);
-nlohmann::json dry_run_json(const std::vector<DryRunItem>& items, int exit_code);
+nlohmann::ordered_json dry_run_json(const std::vector<DryRunItem>& items, int exit_code);
 
 }  // namespace hyperdefrag::batch

@@ -156,7 +156,7 @@ int run_defrag(int argc, char** argv) {
       return static_cast<int>(ExitCode::bad_output);
     }
   }
-  const auto emit_json = [&](const nlohmann::json& json) {
+  const auto emit_json = [&](const nlohmann::ordered_json& json) {
     if (s.json) console.data(json.dump(2) + "\n");
     if (report_out) *report_out << json.dump(2) << "\n";
   };
@@ -171,7 +171,6 @@ int run_defrag(int argc, char** argv) {
       report::FileResult outcome;
       outcome.exit_code = item.exit_code;
       outcomes.push_back(outcome);
-      if (item.exit_code != 0) console.error("hyperdefrag: " + item.error);
     }
     const int code = batch::exit_code(outcomes);
     for (const auto& line : batch::dry_run_lines(items)) console.line(line);

@@ -26,17 +26,17 @@ std::string describe_column(const catalog::Column& column) {
   return text;
 }
 
-nlohmann::json column_json(const catalog::Column& column) {
+nlohmann::ordered_json column_json(const catalog::Column& column) {
   return {{"name", column.name},
           {"type", column.type},
           {"nullable", !column.not_null},
-          {"collation", column.collation ? nlohmann::json(*column.collation) : nlohmann::json(nullptr)},
+          {"collation", column.collation ? nlohmann::ordered_json(*column.collation) : nlohmann::ordered_json(nullptr)},
           // The catalog reader does not read defaults yet: null until it does.
           {"default", nullptr}};
 }
 
 // Constraints of a table; the catalog reader does not read them yet.
-nlohmann::json constraints_json(const catalog::Table&) { return nlohmann::json::array(); }
+nlohmann::ordered_json constraints_json(const catalog::Table&) { return nlohmann::ordered_json::array(); }
 
 }  // namespace
 
@@ -89,13 +89,13 @@ std::vector<std::string> human_lines(const FileInfo& info) {
   return lines;
 }
 
-nlohmann::json to_json(const FileInfo& info) {
-  nlohmann::json schemas = nlohmann::json::array();
+nlohmann::ordered_json to_json(const FileInfo& info) {
+  nlohmann::ordered_json schemas = nlohmann::ordered_json::array();
   for (const auto& schema : info.catalog.schemas) {
-    nlohmann::json tables = nlohmann::json::array();
+    nlohmann::ordered_json tables = nlohmann::ordered_json::array();
     for (const auto& table : info.tables) {
       if (table.table.schema != schema) continue;
-      nlohmann::json columns = nlohmann::json::array();
+      nlohmann::ordered_json columns = nlohmann::ordered_json::array();
       for (const auto& column : table.table.columns) columns.push_back(column_json(column));
       tables.push_back({{"name", table.table.name},
                         {"rows", table.rows},
@@ -104,7 +104,7 @@ nlohmann::json to_json(const FileInfo& info) {
     }
     schemas.push_back({{"name", schema}, {"tables", std::move(tables)}});
   }
-  nlohmann::json json = {{"hyperdefrag_inspect", kInspectSchemaVersion},
+  nlohmann::ordered_json json = {{"hyperdefrag_inspect", kInspectSchemaVersion},
                          {"file", info.path.string()},
                          {"size", info.size},
                          {"format_version", info.catalog.format_version},

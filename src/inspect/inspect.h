@@ -39,6 +39,6 @@ FileInfo inspect_file(engine::HyperProcess& engine, const std::filesystem::path&
 std::vector<std::string> human_lines(const FileInfo& info);
 
 // One JSON document for the file.
-nlohmann::json to_json(const FileInfo& info);
+nlohmann::ordered_json to_json(const FileInfo& info);
 
 }  // namespace hyperdefrag::inspect

@@ -18,8 +18,8 @@ std::string size_change(std::uintmax_t before, std::uintmax_t after) {
                      saved >= 0 ? percent : -percent);
 }
 
-nlohmann::json defrag_json(const DefragReport& report) {
-  nlohmann::json tables = nlohmann::json::array();
+nlohmann::ordered_json defrag_json(const DefragReport& report) {
+  nlohmann::ordered_json tables = nlohmann::ordered_json::array();
   for (const auto& table : report.tables) {
     tables.push_back({{"schema", table.schema},
                       {"table", table.name},
@@ -120,13 +120,13 @@ std::vector<std::string> summary_lines(const std::vector<FileResult>& files, dou
   return lines;
 }
 
-nlohmann::json file_json(const FileResult& file) {
-  nlohmann::json json = {{"input", file.input.string()},
+nlohmann::ordered_json file_json(const FileResult& file) {
+  nlohmann::ordered_json json = {{"input", file.input.string()},
                          {"output", file.output.string()},
                          {"kind", file.package ? "package" : "hyper"},
                          {"ok", file.ok()},
                          {"exit_code", file.exit_code},
-                         {"error", file.ok() ? nlohmann::json(nullptr) : nlohmann::json(file.error)},
+                         {"error", file.ok() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(file.error)},
                          {"size_before", file.size_before},
                          {"size_after", file.size_after},
                          {"saved_bytes", static_cast<long long>(saved_bytes(file.size_before, file.size_after))},
@@ -134,7 +134,7 @@ nlohmann::json file_json(const FileResult& file) {
                          {"seconds", file.seconds}};
   if (file.hyper) json["hyper"] = defrag_json(*file.hyper);
   if (file.package && file.ok()) {
-    nlohmann::json extracts = nlohmann::json::array();
+    nlohmann::ordered_json extracts = nlohmann::ordered_json::array();
     for (const auto& extract : file.extracts) {
       auto entry = defrag_json(extract.report);
       entry["entry"] = extract.entry;
@@ -145,8 +145,8 @@ nlohmann::json file_json(const FileResult& file) {
   return json;
 }
 
-nlohmann::json run_json(const std::vector<FileResult>& files, double seconds, int exit_code) {
-  nlohmann::json list = nlohmann::json::array();
+nlohmann::ordered_json run_json(const std::vector<FileResult>& files, double seconds, int exit_code) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
   std::size_t failed = 0;
   std::uintmax_t before = 0;
   std::uintmax_t after = 0;

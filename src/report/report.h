@@ -60,7 +60,7 @@ std::vector<std::string> file_lines(const FileResult& file);
 std::vector<std::string> summary_lines(const std::vector<FileResult>& files, double seconds);
 
 // The JSON report of a run.
-nlohmann::json file_json(const FileResult& file);
-nlohmann::json run_json(const std::vector<FileResult>& files, double seconds, int exit_code);
+nlohmann::ordered_json file_json(const FileResult& file);
+nlohmann::ordered_json run_json(const std::vector<FileResult>& files, double seconds, int exit_code);
 
 }  // namespace hyperdefrag::report
