@@ -171,7 +171,8 @@ zip_int64_t add_entry(zip_t* out, zip_t* in, const Entry& entry, const fs::path&
   if (index < 0) return -1;
   const auto i = static_cast<zip_uint64_t>(index);
   if ((entry.stat.valid & ZIP_STAT_MTIME) != 0 && zip_file_set_mtime(out, i, entry.stat.mtime, 0) != 0) return -1;
-  if (!replacement.empty() && (entry.stat.valid & ZIP_STAT_COMP_METHOD) != 0 &&
+  // The original method: a copied entry is then not recompressed.
+  if (!directory && (entry.stat.valid & ZIP_STAT_COMP_METHOD) != 0 &&
       zip_set_file_compression(out, i, entry.stat.comp_method, 0) != 0) {
     return -1;
   }
