@@ -85,7 +85,7 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
       "Every schema and table is recreated and its rows copied inside the engine;\n"
       "the input is opened read-only and never changed. Packaged workbooks and\n"
       "data sources (.twbx, .tdsx) are rewritten with every extract compacted.\n"
-      "See also: hyperdefrag inspect --help");
+      "See also: hyperdefrag inspect --help\n");
   app.name("hyperdefrag");
   app.add_option("input", s.batch.inputs,
                  "the .hyper, .twbx or .tdsx files to defragment; glob patterns and,\n"
@@ -237,7 +237,7 @@ int run_inspect(int argc, char** argv) {
       "hyperdefrag inspect: show what Hyper files hold, without changing them:\n"
       "size, format version, every schema and table with its row count, and each\n"
       "column's name, type, nullability and collation. A packaged workbook or data\n"
-      "source (.twbx, .tdsx) shows each extract inside it.");
+      "source (.twbx, .tdsx) shows each extract inside it.\n");
   std::vector<std::string> files;
   bool json = false;
   std::string hyperd;
