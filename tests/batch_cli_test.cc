@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <signal.h>
+#include <unistd.h>
 
 #include "test_support.h"
 
@@ -121,6 +123,26 @@ TEST(Batch, DryRunListsAndChangesNothing) {
   EXPECT_EQ(json["files"][0]["size_before"], fs::file_size(dir / "sub" / "b.hyper"));
   EXPECT_EQ(json["files"][0]["output_space_needed"], fs::file_size(dir / "sub" / "b.hyper"));
   EXPECT_FALSE(fs::exists(dir / "sub" / "b.new.hyper"));
+}
+
+// Ctrl-C during a batch: the running copy is cancelled, the files not yet
+// started are not started, nothing is left behind, and the exit code is 130.
+TEST(Batch, InterruptStopsTheWholeRun) {
+  testing::ScratchDir dir;
+  for (const char* name : {"f1.hyper", "f2.hyper", "f3.hyper"}) fs::copy_file(testing::fragmented_fixture(), dir / name);
+  testing::RunningTool tool({"-r", dir.path().string()});
+  const auto engine = testing::child_hyperd(tool.pid(), 10'000);
+  ASSERT_TRUE(engine.has_value());
+  usleep(300'000);
+  kill(tool.pid(), SIGINT);
+  const auto result = tool.wait();
+  if (result.exit_code == 0) GTEST_SKIP() << "the run finished before the signal arrived";
+  EXPECT_EQ(result.exit_code, 130) << result.err;
+  EXPECT_TRUE(contains(result.err, (dir / "f3.hyper").string() + ": interrupted by SIGINT")) << result.err;
+  EXPECT_TRUE(testing::wait_gone(*engine, 5'000));
+  std::vector<std::string> allowed = {"f1.hyper", "f2.hyper", "f3.hyper", "f1.new.hyper", "f2.new.hyper"};
+  EXPECT_EQ(testing::unexpected_files(dir.path(), allowed), std::vector<std::string>{});
+  EXPECT_FALSE(fs::exists(dir / "f3.new.hyper"));
 }
 
 }  // namespace

@@ -82,7 +82,10 @@ report::FileResult failed(const Job& job, int code, const std::string& message) 
   result.output = job.output;
   result.package = job.package;
   result.exit_code = code;
-  result.error = report::one_line(message);
+  // Every message names its file; some (an interruption) do not by themselves.
+  const bool named = message.find(job.input.string()) != std::string::npos ||
+                     message.find(job.output.string()) != std::string::npos;
+  result.error = report::one_line(named ? message : fmt::format("{}: {}", job.input.string(), message));
   return result;
 }
 
