@@ -41,6 +41,7 @@
 #include <optional>
 
 #include "catalog/catalog.h"
+#include "defrag/observe.h"
 #include "engine/hyper_process.h"
 #include "engine/locate.h"
 #include "sql/connection.h"
@@ -188,11 +189,14 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
     }
 
     // 6. Rows, inside the engine.
+    const long long row_versions =
+        hooks.on_table_start ? defrag_observe::row_versions(connection, kInputAlias) : 0;
     for (std::size_t index = 0; index < source.tables.size(); ++index) {
       const auto& table = source.tables[index];
       if (hooks.on_table_start) {
         hooks.on_table_start({table.schema, table.name, index, source.tables.size(),
-                              catalog::count_rows(connection, kInputAlias, table), temp.path()});
+                              catalog::count_rows(connection, kInputAlias, table), row_versions,
+                              temp.path()});
       }
       const auto table_started = Clock::now();
       std::string columns;

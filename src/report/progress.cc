@@ -97,6 +97,11 @@ std::string Progress::render() {
   if (learned_rows_ > 0) {
     const auto expected = static_cast<std::uintmax_t>(static_cast<double>(learned_bytes_) / learned_rows_ * table.rows);
     if (const auto left = seconds_left(written, elapsed, expected)) line += fmt::format(", ~{} left", clock_time(*left));
+  } else if (table.file_row_versions > 0) {
+    // The table's live rows as a share of every row version the input holds.
+    const auto expected = static_cast<std::uintmax_t>(static_cast<double>(active.input_size) * table.rows /
+                                                      table.file_row_versions);
+    if (const auto left = seconds_left(written, elapsed, expected)) line += fmt::format(", ~{} left", clock_time(*left));
   } else if (const auto left = seconds_left(written, elapsed, active.input_size)) {
     line += fmt::format(", <= {} left", clock_time(*left));
   }

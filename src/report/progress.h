@@ -4,11 +4,12 @@
 //
 // What it observes: the output file's growth. While INSERT ... SELECT runs,
 // the engine writes the output (under its temporary name) steadily; no other
-// counter moves (docs/USAGE.md, "Progress", has the measurements). The
-// estimate: once a table of this run is done, its output bytes per row are
-// known, and the current table's rows (counted before its copy) times that
-// gives its expected size: "~12 s left". Before that, the input's size bounds
-// the output's: "<= 40 s left".
+// input-side counter moves (docs/USAGE.md, "Progress", has the measurements).
+// The expected size of the table's output: its rows (counted before its copy)
+// times the output bytes per row of the tables already done in this run; or,
+// before any is done, the input's size times the table's live share (rows over
+// the row versions the input ever stored); "~0:12 left". With neither, the
+// input's size bounds the output's: "<= 0:40 left".
 //
 // Shown only on a terminal (report/console.h); a thread redraws it a few
 // times a second and stops with the object.

@@ -1,6 +1,7 @@
 #include "report/progress.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "test_support.h"
 
@@ -32,14 +33,14 @@ TEST(Progress, RenderFollowsTheOutputFile) {
   progress.file_started(0, dir / "in.hyper", 100'000);
   EXPECT_NE(progress.render().find("in.hyper: reading the catalog"), std::string::npos) << progress.render();
 
-  progress.table_started(0, {"S", "T", 0, 2, 1000, output});
+  progress.table_started(0, {"S", "T", 0, 2, 1000, 0, output});
   testing::write_bytes(output, std::string(1000 + 4096, 'x'));
   const auto first = progress.render();
   EXPECT_EQ(first.rfind("[0/3 files] in.hyper table 1/2 \"S\".\"T\" (1,000 rows): 4.0 KiB written", 0), 0u) << first;
   EXPECT_NE(first.find("<= "), std::string::npos) << first;  // bounded by the input's size
 
   progress.table_done(0, {"S", "T", 1000, 0.1});
-  progress.table_started(0, {"S", "U", 1, 2, 2000, output});
+  progress.table_started(0, {"S", "U", 1, 2, 2000, 0, output});
   testing::write_bytes(output, std::string(1000 + 4096 + 4096, 'x'));
   const auto second = progress.render();
   EXPECT_NE(second.find("table 2/2 \"S\".\"U\" (2,000 rows): 4.0 KiB written"), std::string::npos) << second;
@@ -48,6 +49,23 @@ TEST(Progress, RenderFollowsTheOutputFile) {
 
   progress.file_done(0);
   EXPECT_EQ(progress.render(), "[1/3 files] starting");
+}
+
+// Before any table is done, the input's live share (rows over row versions)
+// scales its size into the expected output: 100,000 bytes * 1,000 / 4,000.
+TEST(Progress, FirstEstimateFromTheLiveShareOfTheInput) {
+  testing::ScratchDir dir;
+  const auto output = dir / "out.tmp.hyper";
+  testing::write_bytes(output, "");
+  Console console(Verbosity::normal, true);
+  Progress progress(console, 1);
+  progress.file_started(0, dir / "in.hyper", 100'000);
+  progress.table_started(0, {"S", "T", 0, 1, 1000, 4000, output});
+  usleep(200'000);
+  testing::write_bytes(output, std::string(25'000, 'x'));  // all of the expected 25,000 bytes
+  const auto line = progress.render();
+  EXPECT_EQ(line.find("<= "), std::string::npos) << line;
+  EXPECT_NE(line.find(", ~0:00 left"), std::string::npos) << line;
 }
 
 }  // namespace
