@@ -1,6 +1,9 @@
 #include "report/report.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "sql/quote.h"
 #include "util/files.h"
@@ -70,8 +73,12 @@ std::vector<std::string> file_lines(const FileResult& file) {
                                 size_change(extract.report.size_before, extract.report.size_after)));
   }
   lines.push_back(fmt::format("Size: {}", size_change(file.size_before, file.size_after)));
-  int version_before = 0;
-  int version_after = 0;
+  // A package's extracts may differ in version: each distinct one, in order.
+  std::vector<int> versions_before;
+  std::vector<int> versions_after;
+  const auto note = [](std::vector<int>& versions, int version) {
+    if (std::find(versions.begin(), versions.end(), version) == versions.end()) versions.push_back(version);
+  };
   std::size_t schemas = 0;
   std::size_t tables = 0;
   bool verified = true;
@@ -79,14 +86,15 @@ std::vector<std::string> file_lines(const FileResult& file) {
   if (file.hyper) reports.push_back(&*file.hyper);
   for (const auto& extract : file.extracts) reports.push_back(&extract.report);
   for (const auto* report : reports) {
-    version_before = report->version_before;
-    version_after = report->version_after;
+    note(versions_before, report->version_before);
+    note(versions_after, report->version_after);
     schemas += report->schemas;
     tables += report->tables.size();
     verified = verified && report->verified;
   }
   lines.push_back(fmt::format("Format version: {} -> {}; {} schemas, {} tables in {:.2f} s; {}",
-                              version_before, version_after, schemas, tables, file.seconds,
+                              fmt::join(versions_before, ", "), fmt::join(versions_after, ", "),
+                              schemas, tables, file.seconds,
                               verified && !reports.empty() ? "verified" : "not verified"));
   return lines;
 }
