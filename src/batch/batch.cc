@@ -152,7 +152,7 @@ std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOpt
                      std::any_of(jobs.begin(), jobs.end(), [](const Job& job) { return job.package; });
   if (share && !jobs.empty()) {
     try {
-      const auto hyperd = engine::locate_hyperd(options.hyperd);
+      const auto hyperd = engine::locate_hyperd(options.defrag.hyperd);
       shared = std::make_unique<engine::HyperProcess>(
           engine::EngineOptions{hyperd.path, {}, std::chrono::seconds(60)});
       if (options.shared_engine) shared->keep_log();
@@ -181,9 +181,12 @@ std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOpt
       try {
         sql::throw_if_interrupted();
         if (job.package) {
-          result = package::defragment_package({job.input, job.output, options.force}, hooks);
+          result = package::defragment_package({job.input, job.output, options.defrag}, hooks);
         } else {
-          const auto report = defragment({job.input, job.output, options.force, options.hyperd}, hooks);
+          DefragOptions defrag = options.defrag;
+          defrag.input = job.input;
+          defrag.output = job.output;
+          const auto report = defragment(defrag, hooks);
           result.input = report.input;
           result.output = report.output;
           result.size_before = report.size_before;

@@ -21,10 +21,11 @@ namespace hyperdefrag::batch {
 struct BatchOptions {
   std::vector<std::string> inputs;             // as given on the command line
   std::optional<std::filesystem::path> output; // only with exactly one file
-  bool force = false;
+  // The options every file is defragmented with (force, hyperd, ...); its
+  // input and output are set per file.
+  DefragOptions defrag;
   bool recursive = false;
-  int jobs = 1;
-  std::optional<std::filesystem::path> hyperd;
+  int jobs = 1;                                // files at once
   // Start one engine for the run even for a single file (for -v, which shows its log).
   bool shared_engine = false;
 };

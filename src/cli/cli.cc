@@ -94,7 +94,7 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
   app.add_option("-o,--output-hyper-file-path", s.output,
                  "where to write the compacted copy (only with one input; default:\n"
                  "<stem>.new.hyper or <stem>.new.twbx beside the input)");
-  app.add_flag("-f,--force", s.batch.force, "replace output files that exist");
+  app.add_flag("-f,--force", s.batch.defrag.force, "replace output files that exist");
   app.add_flag("-r,--recursive", s.batch.recursive,
                "walk directories for .hyper, .twbx and .tdsx files");
   app.add_option("-j,--jobs", s.batch.jobs, "defragment this many files at once (default 1)")
@@ -132,7 +132,7 @@ int run_defrag(int argc, char** argv) {
     return static_cast<int>(ExitCode::usage);
   }
   if (!s.output.empty()) s.batch.output = s.output;
-  if (!s.hyperd.empty()) s.batch.hyperd = s.hyperd;
+  if (!s.hyperd.empty()) s.batch.defrag.hyperd = s.hyperd;
   s.batch.shared_engine = s.verbose;
   report::Console console(s.quiet ? report::Verbosity::quiet
                                   : s.verbose ? report::Verbosity::verbose : report::Verbosity::normal,
@@ -162,7 +162,7 @@ int run_defrag(int argc, char** argv) {
   };
 
   if (s.dry_run) {
-    auto items = batch::dry_run(plan.jobs, s.batch.force);
+    auto items = batch::dry_run(plan.jobs, s.batch.defrag.force);
     for (const auto& rejected : plan.rejected) {
       items.push_back({{rejected.input, rejected.output, false}, 0, 0, 0, 0, 0, rejected.exit_code, rejected.error});
     }

@@ -233,7 +233,7 @@ report::FileResult defragment_package(const PackageOptions& options, const Defra
   // 1. Preflight.
   const auto archive = open_package(result.input);
   const auto entries = list_entries(archive.get(), result.input);
-  check_output(result.input, result.output, options.force);
+  check_output(result.input, result.output, options.defrag.force);
   result.size_before = hyperdefrag::file_size(result.input);
 
   // 2. and 3. Extract and defragment each .hyper entry.
@@ -246,7 +246,11 @@ report::FileResult defragment_package(const PackageOptions& options, const Defra
     replacements[i] = work.path() / fmt::format("{}.new.hyper", entry.index);
     extract_entry(archive.get(), entry, result.input, extracted);
     try {
-      auto report = defragment({extracted, replacements[i], false, std::nullopt}, hooks);
+      DefragOptions defrag = options.defrag;
+      defrag.input = extracted;
+      defrag.output = replacements[i];
+      defrag.force = false;
+      auto report = defragment(defrag, hooks);
       report.input = result.input / entry.name;
       report.output = result.output / entry.name;
       result.extracts.push_back({entry.name, std::move(report)});

@@ -40,7 +40,8 @@ std::filesystem::path default_output_path(const std::filesystem::path& input);
 struct PackageOptions {
   std::filesystem::path input;
   std::optional<std::filesystem::path> output;
-  bool force = false;
+  // How each extract is defragmented; `force` applies to the package's output.
+  DefragOptions defrag;
 };
 
 // Runs the steps above. `hooks.engine` must be set. Throws hyperdefrag::Error
