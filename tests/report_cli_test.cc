@@ -10,6 +10,8 @@
 
 #include "test_support.h"
 
+extern char** environ;
+
 namespace hyperdefrag {
 namespace {
 namespace fs = std::filesystem;
@@ -118,17 +120,27 @@ TEST(ReportCli, ProgressLineOnATerminalOnly) {
   testing::ScratchDir dir;
   fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
   const auto out_path = dir / "stdout";
+  // Everything the child needs is made before fork: it only opens, dups and execs.
+  std::vector<std::string> args = {HYPERDEFRAG_BINARY, "--report", (dir / "r.json").string(),
+                                   (dir / "in.hyper").string()};
+  std::vector<std::string> env = {"TERM=xterm"};
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    if (entry.rfind("TERM=", 0) != 0 && entry.rfind("NO_COLOR=", 0) != 0) env.push_back(entry);
+  }
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& entry : env) envp.push_back(entry.data());
+  envp.push_back(nullptr);
   int master = -1;
   const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(out, STDOUT_FILENO);
-    setenv("TERM", "xterm", 1);
-    unsetenv("NO_COLOR");
-    const std::string input = (dir / "in.hyper").string();
-    execl(HYPERDEFRAG_BINARY, HYPERDEFRAG_BINARY, "--report", (dir / "r.json").c_str(), input.c_str(),
-          static_cast<char*>(nullptr));
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   std::string terminal;
