@@ -11,6 +11,8 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <cstring>
+#include <cstdlib>
 
 #include "catalog/catalog.h"
 #include "engine/locate.h"
@@ -200,6 +202,94 @@ const std::filesystem::path& fragmented_fixture() {
     return file;
   }();
   return path;
+}
+
+}  // namespace hyperdefrag::testing
+
+#include <zip.h>
+
+namespace hyperdefrag::testing {
+
+void make_small_fragmented(const std::filesystem::path& path, long long rows, int tables) {
+  auto connection = connect();
+  fixture::make_fragmented_file(connection, path, {rows, tables, std::nullopt});
+}
+
+void make_zip(const std::filesystem::path& path, const std::vector<ZipInput>& entries) {
+  int code = 0;
+  zip_t* archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
+  if (archive == nullptr) throw std::runtime_error(fmt::format("zip_open {}: {}", path.string(), code));
+  for (const auto& entry : entries) {
+    zip_source_t* source = nullptr;
+    zip_int64_t index = -1;
+    if (!entry.name.empty() && entry.name.back() == '/') {
+      index = zip_dir_add(archive, entry.name.c_str(), 0);
+    } else {
+      if (!entry.file.empty()) {
+        source = zip_source_file(archive, entry.file.c_str(), 0, -1);
+      } else {
+        // libzip keeps the buffer until zip_close: give it its own copy.
+        void* copy = std::malloc(entry.bytes.size() + 1);
+        std::memcpy(copy, entry.bytes.data(), entry.bytes.size());
+        source = zip_source_buffer(archive, copy, entry.bytes.size(), 1);
+      }
+      index = zip_file_add(archive, entry.name.c_str(), source, 0);
+    }
+    if (index < 0) throw std::runtime_error(fmt::format("zip_file_add {}: {}", entry.name, zip_strerror(archive)));
+    zip_set_file_compression(archive, static_cast<zip_uint64_t>(index),
+                             entry.compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0);
+    zip_file_set_mtime(archive, static_cast<zip_uint64_t>(index), static_cast<time_t>(entry.mtime), 0);
+  }
+  if (zip_close(archive) != 0) {
+    const std::string message = zip_strerror(archive);
+    zip_discard(archive);
+    throw std::runtime_error(fmt::format("zip_close {}: {}", path.string(), message));
+  }
+}
+
+std::vector<ZipEntryInfo> read_zip(const std::filesystem::path& path, bool with_hyper_bytes) {
+  int code = 0;
+  zip_t* archive = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
+  if (archive == nullptr) throw std::runtime_error(fmt::format("zip_open {}: {}", path.string(), code));
+  std::vector<ZipEntryInfo> entries;
+  for (zip_int64_t i = 0; i < zip_get_num_entries(archive, 0); ++i) {
+    zip_stat_t stat;
+    zip_stat_index(archive, static_cast<zip_uint64_t>(i), 0, &stat);
+    ZipEntryInfo info;
+    info.name = stat.name;
+    info.mtime = stat.mtime;
+    info.method = stat.comp_method;
+    info.crc = stat.crc;
+    info.compressed_size = stat.comp_size;
+    const bool hyper = info.name.size() > 6 && info.name.substr(info.name.size() - 6) == ".hyper";
+    if (stat.size > 0 && (!hyper || with_hyper_bytes)) {
+      info.bytes.resize(stat.size);
+      zip_file_t* file = zip_fopen_index(archive, static_cast<zip_uint64_t>(i), 0);
+      zip_fread(file, info.bytes.data(), stat.size);
+      zip_fclose(file);
+    }
+    entries.push_back(std::move(info));
+  }
+  zip_discard(archive);
+  return entries;
+}
+
+void extract_zip_entry(const std::filesystem::path& zip, const std::string& name,
+                       const std::filesystem::path& target) {
+  for (auto& entry : read_zip(zip, true)) {
+    if (entry.name == name) {
+      write_bytes(target, entry.bytes);
+      return;
+    }
+  }
+  throw std::runtime_error(fmt::format("{} has no entry {}", zip.string(), name));
+}
+
+bool has_control_characters(const std::string& text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return (byte < 0x20 && c != '\n') || byte == 0x7f;
+  });
 }
 
 }  // namespace hyperdefrag::testing

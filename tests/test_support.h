@@ -2,6 +2,7 @@
 // directories, running the hyperdefrag binary, reading files back.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -84,5 +85,38 @@ namespace hyperdefrag::testing {
 // A fragmented file (fixture/fragmented.h with its default size), made once
 // in the build directory and shared by all test programs; read-only.
 const std::filesystem::path& fragmented_fixture();
+
+}  // namespace hyperdefrag::testing
+
+namespace hyperdefrag::testing {
+
+// A small fragmented file made through the shared engine (fixture/fragmented.h).
+void make_small_fragmented(const std::filesystem::path& path, long long rows = 60'000, int tables = 1);
+
+// Zip archives, made and read with libzip, for the packaged-workbook tests.
+struct ZipInput {
+  std::string name;
+  std::string bytes;                  // the content, unless `file` is set
+  std::filesystem::path file;         // take the content from this file
+  bool compress = true;               // deflate, else store
+  long long mtime = 1'600'000'000;    // seconds since the epoch (stored at 2 s resolution)
+};
+void make_zip(const std::filesystem::path& path, const std::vector<ZipInput>& entries);
+
+struct ZipEntryInfo {
+  std::string name;
+  long long mtime = 0;
+  int method = 0;           // ZIP_CM_STORE (0) or ZIP_CM_DEFLATE (8)
+  std::uint32_t crc = 0;
+  std::uint64_t compressed_size = 0;
+  std::string bytes;        // the uncompressed content (empty for .hyper entries unless asked)
+};
+std::vector<ZipEntryInfo> read_zip(const std::filesystem::path& path, bool with_hyper_bytes = false);
+// Extracts one entry into a file.
+void extract_zip_entry(const std::filesystem::path& zip, const std::string& name,
+                       const std::filesystem::path& target);
+
+// Whether text holds any control character other than a line break.
+bool has_control_characters(const std::string& text);
 
 }  // namespace hyperdefrag::testing

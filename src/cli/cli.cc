@@ -3,86 +3,131 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <cstdio>
+#include <chrono>
 #include <exception>
+#include <fstream>
+#include <memory>
 #include <optional>
 #include <regex>
+#include <string_view>
 
-#include "defrag/defrag.h"
+#include "batch/batch.h"
+#include "engine/hyper_process.h"
 #include "engine/locate.h"
+#include "inspect/inspect.h"
+#include "package/package.h"
+#include "report/console.h"
+#include "report/progress.h"
+#include "report/report.h"
 #include "sql/interrupt.h"
-#include "sql/quote.h"
 #include "util/error.h"
-#include "util/files.h"
+#include "util/hyper_file.h"
+
+#include <cerrno>
+#include <cstring>
 
 namespace hyperdefrag::cli {
 namespace {
+namespace fs = std::filesystem;
 
-std::string with_commas(std::uintmax_t number) {
-  std::string digits = std::to_string(number);
-  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(i, ",");
-  return digits;
-}
+constexpr const char* kExitCodes =
+    "Exit codes:\n"
+    "  0    success\n"
+    "  1    internal error\n"
+    "  2    bad command-line options\n"
+    "  3    bad input: missing, a directory, empty, unreadable, not a Hyper file\n"
+    "       (or not a packaged workbook), truncated, too new\n"
+    "  4    bad output path: exists (without --force), is the input, directory\n"
+    "       missing or not writable\n"
+    "  5    engine: hyperd not found, did not start, or died\n"
+    "  6    the engine refused a statement during the copy\n"
+    "  7    the copy did not match the input; it was not kept\n"
+    "  10   several files were given and at least one failed (see the summary)\n"
+    "  11   --target-version cannot hold the data (NUMERIC above 18 digits needs 3,\n"
+    "       REAL needs 4)\n"
+    "  130, 143  interrupted by SIGINT or SIGTERM";
 
-// Engine messages can span lines; an error is reported on one.
-std::string one_line(std::string text) {
-  for (char& c : text) {
-    if (c == '\n' || c == '\r') c = ' ';
+std::string version_text() {
+  std::string engine = "hyperd: not found";
+  try {
+    const auto location = engine::locate_hyperd(std::nullopt);
+    engine = fmt::format("hyperd: {} ({})", engine::hyperd_version(location.path), location.path.string());
+  } catch (const Error&) {
   }
-  return text;
+  return fmt::format("hyperdefrag {}\n{}", HYPERDEFRAG_VERSION, engine);
 }
 
-void print_report(const DefragReport& report) {
-  fmt::print("Successfully converted {} into {}\n", report.input.string(), report.output.string());
-  const auto saved = static_cast<long double>(report.size_before) - report.size_after;
-  const double percent = report.size_before == 0 ? 0.0 : static_cast<double>(100.0L * saved / report.size_before);
-  fmt::print("Size: {} bytes ({}) -> {} bytes ({}), {} {} bytes ({:.1f}%)\n",
-             with_commas(report.size_before), human_size(report.size_before),
-             with_commas(report.size_after), human_size(report.size_after),
-             saved >= 0 ? "saved" : "grew by",
-             with_commas(static_cast<std::uintmax_t>(saved >= 0 ? saved : -saved)),
-             saved >= 0 ? percent : -percent);
-  fmt::print("Format version: {} -> {}; {} schemas, {} tables in {:.2f} s\n", report.version_before,
-             report.version_after, report.schemas, report.tables.size(), report.seconds);
-  if (report.verified) {
-    fmt::print("Verified: the copy holds exactly the input's catalog and rows ({:.2f} s, {:.2f}x the "
-               "copy's time)\n",
-               report.verify_seconds,
-               report.copy_seconds > 0 ? report.verify_seconds / report.copy_seconds : 0.0);
+// Parses; returns an exit code when the run ends here (help, version, error).
+std::optional<int> parse(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "hyperdefrag: {} (see --help)\n", report::one_line(e.what()));
+    return static_cast<int>(ExitCode::usage);
   }
+  return std::nullopt;
 }
 
-}  // namespace
-
-int run(int argc, char** argv) {
-  sql::install_signal_handlers();
-
-  CLI::App app{
-      "hyperdefrag: write a compacted copy of a Tableau Hyper (.hyper) file.\n"
-      "Every schema and table is recreated and its rows copied inside the engine;\n"
-      "the input is opened read-only and never changed."};
-  app.name("hyperdefrag");
-  DefragOptions options;
-  std::string input;
+struct DefragSettings {
+  batch::BatchOptions batch;
   std::string output;
   std::string hyperd;
-  app.add_option("input", input, "the .hyper file to defragment")->required();
-  app.add_option("-o,--output-hyper-file-path", output,
-                 "where to write the compacted copy (default: <stem>.new.hyper beside the input)");
-  app.add_flag("-f,--force", options.force, "replace the output file if it exists");
-  app.add_flag("--verify", options.verify,
-               "prove inside the engine that the copy holds exactly the input's rows and catalog; "
-               "on a mismatch the copy is not kept");
-  app.add_option("--table-jobs", options.jobs,
-                 "copy this many tables at once, each on its own connection to the engine")
-      ->check(CLI::Range(1, 32));
-  app.add_option("--sort", options.sort,
-                 "write each table's rows in this order: auto (columns whose values repeat, "
-                 "fewest distinct first) or a comma-separated column list; off by default "
-                 "(docs/BENCHMARKS.md: it costs more time than it saves space)");
+  std::string report_file;
+  std::optional<int> target_version;
   std::string memory_limit;
-  app.add_option("--memory-limit", memory_limit,
-                 "the engine's memory limit, as hyperd's memory_limit setting: e.g. 2g, 512m, 40%")
+  bool json = false;
+  bool dry_run = false;
+  bool quiet = false;
+  bool verbose = false;
+};
+
+void describe_defrag(CLI::App& app, DefragSettings& s) {
+  app.description(
+      "hyperdefrag: write a compacted copy of Tableau Hyper (.hyper) files.\n"
+      "Every schema and table is recreated and its rows copied inside the engine;\n"
+      "the input is opened read-only and never changed. Packaged workbooks and\n"
+      "data sources (.twbx, .tdsx) are rewritten with every extract compacted.\n"
+      "See also: hyperdefrag inspect --help\n");
+  app.name("hyperdefrag");
+  app.add_option("input", s.batch.inputs,
+                 "the .hyper, .twbx or .tdsx files to defragment; glob patterns and,\n"
+                 "with -r, directories are expanded")
+      ->required();
+  app.add_option("-o,--output-hyper-file-path", s.output,
+                 "where to write the compacted copy (only with one input; default:\n"
+                 "<stem>.new.hyper or <stem>.new.twbx beside the input)");
+  app.add_flag("-f,--force", s.batch.defrag.force, "replace output files that exist");
+  app.add_flag("-r,--recursive", s.batch.recursive,
+               "walk directories for .hyper, .twbx and .tdsx files");
+  app.add_option("-j,--jobs", s.batch.jobs, "defragment this many files at once (default 1)")
+      ->check(CLI::Range(1, 64));
+  app.add_flag("-n,--dry-run", s.dry_run,
+               "list the inputs, outputs and space each needs; change nothing");
+  app.add_flag("--json", s.json, "print the report as one JSON document instead of text");
+  app.add_option("--report", s.report_file, "also write the JSON report to this file");
+  app.add_flag("-q,--quiet", s.quiet, "print only errors");
+  app.add_flag("-v,--verbose", s.verbose,
+               "also print the engine's log directory (kept) and each statement's time");
+  app.add_flag("--verify", s.batch.defrag.verify,
+               "compare every row of the copy with the input inside the engine (about\n"
+               "1.5x the copy's time); on a difference the copy is not kept");
+  app.add_option("--target-version", s.target_version,
+                 "write this file-format version instead of the input's (refused before\n"
+                 "anything is written if a column needs a newer one)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--table-jobs", s.batch.defrag.jobs,
+                 "copy this many tables of a file at once, each on its own connection")
+      ->check(CLI::Range(1, 32));
+  app.add_option("--sort", s.batch.defrag.sort,
+                 "write each table's rows in this order: auto (columns whose values\n"
+                 "repeat, fewest distinct first) or a comma-separated column list; off by\n"
+                 "default (docs/BENCHMARKS.md: it costs more time than it saves space)");
+  app.add_option("--memory-limit", s.memory_limit,
+                 "the engine's memory limit (hyperd's memory_limit): e.g. 2g, 512m, 40%")
       ->check(CLI::Validator(
           [](const std::string& value) {
             static const std::regex form(R"(^[0-9]+(\.[0-9]+)?[kmgtKMGT%]$)");
@@ -91,65 +136,209 @@ int run(int argc, char** argv) {
                        : std::string("a number followed by k, m, g, t (KiB..TiB) or %");
           },
           "SIZE"));
-  std::optional<int> target_version;
-  app.add_option("--target-version", target_version,
-                 "write this file-format version instead of the input's (refused, before anything "
-                 "is written, if a column needs a newer one)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--hyperd", hyperd,
-                 "the hyperd binary to use (default: $HYPERD_PATH, the project's .venv, "
+  app.add_option("--hyperd", s.hyperd,
+                 "the hyperd binary to use (default: $HYPERD_PATH, the project's .venv,\n"
                  "or tableauhyperapi of python3)");
-  app.set_version_flag("--version", [] {
-    std::string engine = "hyperd: not found";
-    try {
-      const auto location = engine::locate_hyperd(std::nullopt);
-      engine = fmt::format("hyperd: {} ({})", engine::hyperd_version(location.path),
-                           location.path.string());
-    } catch (const Error&) {
-    }
-    return fmt::format("hyperdefrag {}\n{}", HYPERDEFRAG_VERSION, engine);
-  });
-  app.footer(
+  app.set_version_flag("--version", version_text);
+  app.footer(fmt::format(
       "Examples:\n"
       "  hyperdefrag Oldfile.hyper                 writes Oldfile.new.hyper beside it\n"
-      "  hyperdefrag -o Newfile.hyper Oldfile.hyper\n\n"
-      "Exit codes: 0 success, 2 bad options, 3 bad input, 4 bad output path,\n"
-      "5 engine problem, 6 copy failed, 7 verification failed, 11 target version cannot\n"
-      "hold the data, 130/143 interrupted (SIGINT/SIGTERM).");
+      "  hyperdefrag -o Newfile.hyper Oldfile.hyper\n"
+      "  hyperdefrag Sales.twbx                    writes Sales.new.twbx\n"
+      "  hyperdefrag -r -j 2 /data/extracts        every file under the directory\n"
+      "  hyperdefrag --dry-run -r /data/extracts   what would be done, and the space\n"
+      "  hyperdefrag --json a.hyper b.hyper > report.json\n"
+      "  hyperdefrag inspect --json a.hyper\n\n{}",
+      kExitCodes));
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "hyperdefrag: {} (see --help)\n", e.what());
+int run_defrag(int argc, char** argv) {
+  CLI::App app;
+  DefragSettings s;
+  describe_defrag(app, s);
+  if (const auto code = parse(app, argc, argv)) return *code;
+  if (s.quiet && s.verbose) {
+    fmt::print(stderr, "hyperdefrag: --quiet and --verbose exclude each other (see --help)\n");
     return static_cast<int>(ExitCode::usage);
   }
+  if (!s.output.empty()) s.batch.output = s.output;
+  if (!s.hyperd.empty()) s.batch.defrag.hyperd = s.hyperd;
+  s.batch.defrag.target_version = s.target_version;
+  if (!s.memory_limit.empty()) s.batch.defrag.memory_limit = s.memory_limit;
+  s.batch.shared_engine = s.verbose;
+  report::Console console(s.quiet ? report::Verbosity::quiet
+                                  : s.verbose ? report::Verbosity::verbose : report::Verbosity::normal,
+                          !s.json);
+  const auto started = std::chrono::steady_clock::now();
 
-  options.input = input;
-  if (!output.empty()) options.output = output;
-  if (!hyperd.empty()) options.hyperd = hyperd;
-  options.target_version = target_version;
-  if (!memory_limit.empty()) options.memory_limit = memory_limit;
-
+  batch::Plan plan;
   try {
-    const auto report = defragment(options, [](const TableResult& table) {
-      fmt::print("Successfully converted table {} ({} rows, {:.2f} s)\n",
-                 sql::quote_qualified({"input_database", table.schema, table.name}), table.rows,
-                 table.seconds);
-      std::fflush(stdout);
-    });
-    print_report(report);
-    return 0;
+    plan = batch::plan(s.batch);
   } catch (const Error& error) {
-    fmt::print(stderr, "hyperdefrag: {}\n", one_line(error.what()));
+    console.error(fmt::format("hyperdefrag: {} (see --help)", error.what()));
     return static_cast<int>(error.code());
+  }
+
+  std::unique_ptr<std::ofstream> report_out;
+  if (!s.report_file.empty()) {
+    report_out = std::make_unique<std::ofstream>(s.report_file, std::ios::trunc);
+    if (!*report_out) {
+      console.error(fmt::format("hyperdefrag: {}: cannot write the report: {}", s.report_file,
+                                std::strerror(errno)));
+      return static_cast<int>(ExitCode::bad_output);
+    }
+  }
+  const auto emit_json = [&](const nlohmann::ordered_json& json) {
+    if (s.json) console.data(json.dump(2) + "\n");
+    if (report_out) *report_out << json.dump(2) << "\n";
+  };
+
+  if (s.dry_run) {
+    auto items = batch::dry_run(plan.jobs, s.batch.defrag.force);
+    for (const auto& rejected : plan.rejected) {
+      items.push_back({{rejected.input, rejected.output, false}, 0, 0, 0, 0, 0, rejected.exit_code, rejected.error});
+    }
+    std::vector<report::FileResult> outcomes;
+    for (const auto& item : items) {
+      report::FileResult outcome;
+      outcome.exit_code = item.exit_code;
+      outcomes.push_back(outcome);
+    }
+    const int code = batch::exit_code(outcomes);
+    for (const auto& line : batch::dry_run_lines(items)) console.line(line);
+    emit_json(batch::dry_run_json(items, code));
+    return code;
+  }
+
+  const std::size_t total = plan.jobs.size() + plan.rejected.size();
+  std::optional<report::Progress> progress;
+  if (console.progress_wanted()) progress.emplace(console, total);
+  batch::Observer observer;
+  observer.on_engine_started = [&](const fs::path& log) {
+    console.detail(fmt::format("engine log: {} (kept after the run)", log.string()));
+  };
+  observer.on_file_start = [&](std::size_t slot, const batch::Job& job) {
+    std::error_code ignored;
+    if (progress) progress->file_started(slot, job.input, fs::file_size(job.input, ignored));
+  };
+  observer.on_table_start = [&](std::size_t slot, const TableStart& table) {
+    if (progress) progress->table_started(slot, table);
+  };
+  observer.on_table = [&](std::size_t slot, const TableResult& table) {
+    if (progress) progress->table_done(slot, table);
+    console.line(report::table_line(table));
+  };
+  observer.on_file_done = [&](std::size_t slot, const report::FileResult& result) {
+    if (progress) progress->file_done(slot);
+    if (result.ok()) {
+      for (const auto& line : report::file_lines(result)) console.line(line);
+    } else {
+      console.error("hyperdefrag: " + result.error);
+    }
+  };
+  observer.on_statement = [&](std::string_view statement, double seconds) {
+    console.detail(fmt::format("{:8.3f} s  {}", seconds, statement));
+  };
+
+  std::vector<report::FileResult> results;
+  try {
+    results = batch::run(plan.jobs, s.batch, observer);
   } catch (const std::exception& error) {
-    fmt::print(stderr, "hyperdefrag: {}: {}\n", input, one_line(error.what()));
+    if (progress) progress.reset();
+    console.error(fmt::format("hyperdefrag: {}", error.what()));
     return static_cast<int>(ExitCode::internal);
   }
+  if (progress) progress.reset();
+  for (const auto& rejected : plan.rejected) {
+    console.error("hyperdefrag: " + rejected.error);
+    results.push_back(rejected);
+  }
+  const int code = batch::exit_code(results);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (results.size() > 1) {
+    for (const auto& line : report::summary_lines(results, seconds)) console.line(line);
+  }
+  emit_json(report::run_json(results, seconds, code));
+  return code;
+}
+
+int run_inspect(int argc, char** argv) {
+  CLI::App app;
+  app.name("hyperdefrag inspect");
+  app.description(
+      "hyperdefrag inspect: show what Hyper files hold, without changing them:\n"
+      "size, format version, every schema and table with its row count, and each\n"
+      "column's name, type, nullability and collation. A packaged workbook or data\n"
+      "source (.twbx, .tdsx) shows each extract inside it.\n");
+  std::vector<std::string> files;
+  bool json = false;
+  std::string hyperd;
+  app.add_option("file", files, "the .hyper, .twbx or .tdsx files to inspect")->required();
+  app.add_flag("--json", json, "print one JSON document per file (or extract), one per line");
+  app.add_option("--hyperd", hyperd, "the hyperd binary to use");
+  app.footer(
+      "Examples:\n"
+      "  hyperdefrag inspect Oldfile.hyper\n"
+      "  hyperdefrag inspect --json Sales.twbx | jq .schemas\n\n"
+      "Exit codes: as for hyperdefrag; 10 when several files were given and one failed.");
+  if (const auto code = parse(app, argc, argv)) return *code;
+
+  report::Console console(report::Verbosity::normal, true);
+  std::unique_ptr<engine::HyperProcess> engine;
+  const auto get_engine = [&]() -> engine::HyperProcess& {
+    if (!engine) {
+      const auto location = engine::locate_hyperd(hyperd.empty() ? std::nullopt : std::optional<fs::path>(hyperd));
+      engine = std::make_unique<engine::HyperProcess>(
+          engine::EngineOptions{location.path, {}, std::chrono::seconds(60)});
+    }
+    return *engine;
+  };
+  std::vector<report::FileResult> outcomes;
+  bool first = true;
+  for (const auto& file : files) {
+    report::FileResult outcome;
+    try {
+      std::vector<inspect::FileInfo> infos;
+      if (package::is_package(file)) {
+        package::Unpacked unpacked(fs::absolute(file).lexically_normal());
+        for (const auto& extract : unpacked.extracts()) {
+          auto info = inspect::inspect_file(get_engine(), extract.path);
+          info.path = fs::absolute(file).lexically_normal();
+          info.entry = extract.entry;
+          infos.push_back(std::move(info));
+        }
+      } else {
+        check_hyper_file(file);
+        infos.push_back(inspect::inspect_file(get_engine(), file));
+      }
+      for (const auto& info : infos) {
+        if (json) {
+          console.data(inspect::to_json(info).dump() + "\n");
+        } else {
+          if (!first) console.line("");
+          first = false;
+          for (const auto& line : inspect::human_lines(info)) console.line(line);
+        }
+      }
+    } catch (const Error& error) {
+      outcome.exit_code = static_cast<int>(error.code());
+      console.error(fmt::format("hyperdefrag: {}", error.what()));
+    } catch (const std::exception& error) {
+      outcome.exit_code = static_cast<int>(ExitCode::internal);
+      console.error(fmt::format("hyperdefrag: {}: {}", file, error.what()));
+    }
+    outcomes.push_back(outcome);
+    if (sql::interrupted() != 0) break;
+  }
+  return batch::exit_code(outcomes);
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  sql::install_signal_handlers();
+  if (argc > 1 && std::string_view(argv[1]) == "inspect") return run_inspect(argc - 1, argv + 1);
+  return run_defrag(argc, argv);
 }
 
 }  // namespace hyperdefrag::cli

@@ -47,36 +47,46 @@ std::string copy_table_sql(const CopyTarget& target, const catalog::Table& table
 
 std::vector<TableResult> copy_rows(sql::Connection& main, const sql::Endpoint& endpoint,
                                    const catalog::Catalog& source, const CopyTarget& target,
-                                   int jobs, const TableCallback& on_table) {
+                                   int jobs, const DefragHooks& hooks, long long row_versions) {
   const auto& tables = source.tables;
   std::vector<TableResult> results(tables.size());
+  std::mutex mutex;  // serialises the hooks (and guards first_error below)
+  const auto copy = [&](sql::Connection& connection, std::size_t i) {
+    if (hooks.on_table_start) {
+      const long long rows = catalog::count_rows(connection, target.input_alias, tables[i]);
+      std::lock_guard lock(mutex);
+      hooks.on_table_start({tables[i].schema, tables[i].name, i, tables.size(), rows, row_versions,
+                            target.output_path});
+    }
+    results[i] = copy_one(connection, target, tables[i], i);
+    std::lock_guard lock(mutex);
+    if (hooks.on_table) hooks.on_table(results[i]);
+  };
   const int workers = std::max(1, std::min<int>(jobs, static_cast<int>(tables.size())));
   if (workers == 1) {
-    for (std::size_t i = 0; i < tables.size(); ++i) {
-      results[i] = copy_one(main, target, tables[i], i);
-      if (on_table) on_table(results[i]);
-    }
+    for (std::size_t i = 0; i < tables.size(); ++i) copy(main, i);
     return results;
   }
 
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
-  std::mutex mutex;  // guards first_error and on_table
   std::exception_ptr first_error;
   const auto work = [&] {
     try {
       sql::Connection connection(endpoint);
+      if (hooks.on_statement) {
+        connection.set_observer([&](std::string_view statement, double seconds) {
+          std::lock_guard lock(mutex);
+          hooks.on_statement(statement, seconds);
+        });
+      }
       connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
                                   sql::quote_identifier(target.input_path),
                                   sql::quote_identifier(target.input_alias)));
       connection.exec(fmt::format("ATTACH DATABASE {} AS {}",
                                   sql::quote_identifier(target.output_path),
                                   sql::quote_identifier(target.output_alias)));
-      for (std::size_t i = next++; i < tables.size() && !failed; i = next++) {
-        results[i] = copy_one(connection, target, tables[i], i);
-        std::lock_guard lock(mutex);
-        if (on_table) on_table(results[i]);
-      }
+      for (std::size_t i = next++; i < tables.size() && !failed; i = next++) copy(connection, i);
       connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(target.output_alias)));
       connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(target.input_alias)));
     } catch (...) {

@@ -23,12 +23,14 @@ struct CopyTarget {
 // Copies the rows of every table of `source` with INSERT ... SELECT. With
 // jobs > 1, that many extra connections to the same engine each attach the
 // input (read-only) and the output and take the next table not yet taken;
-// they detach before returning. `on_table` is called for each finished table,
-// never from two threads at once. Results come back in the tables' order.
-// The first failure stops the other workers and is rethrown.
+// they detach before returning. The hooks' on_table_start and on_table are
+// called for each table (never from two threads at once; `row_versions` is
+// passed on in TableStart), and on_statement observes every connection.
+// Results come back in the tables' order. The first failure stops the other
+// workers and is rethrown.
 std::vector<TableResult> copy_rows(sql::Connection& main, const sql::Endpoint& endpoint,
                                    const catalog::Catalog& source, const CopyTarget& target,
-                                   int jobs, const TableCallback& on_table);
+                                   int jobs, const DefragHooks& hooks, long long row_versions);
 
 // The INSERT ... SELECT for one table, naming every column in order, with
 // ORDER BY `sort_columns` if any.

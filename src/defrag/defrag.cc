@@ -7,7 +7,8 @@
 //     the input (compared by device and inode, so symlinks and relative
 //     paths are caught), does not exist unless --force, and its directory
 //     exists and is writable.
-//  2. Start a private hyperd (engine/hyper_process.h).
+//  2. Start a private hyperd (engine/hyper_process.h), or use the one the
+//     caller shares between several files (DefragHooks::engine).
 //  3. Attach the input read-only, so that nothing this run does can change
 //     it, and read its catalog and file-format version.
 //  4. Check that the output's format version (the input's, or the one asked
@@ -42,9 +43,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "catalog/catalog.h"
 #include "defrag/copy_rows.h"
+#include "defrag/observe.h"
 #include "defrag/sort_order.h"
 #include "engine/hyper_process.h"
 #include "engine/locate.h"
@@ -145,11 +148,23 @@ void check_version(const fs::path& input, const catalog::Catalog& source, int ve
 
 }  // namespace
 
+engine::EngineOptions engine_options(const fs::path& hyperd, const DefragOptions& options) {
+  engine::EngineOptions result{hyperd, {}, std::chrono::seconds(60)};
+  if (options.memory_limit) result.settings.emplace_back("memory_limit", *options.memory_limit);
+  return result;
+}
+
 fs::path default_output_path(const fs::path& input) {
   return input.parent_path() / (input.stem().string() + ".new.hyper");
 }
 
 DefragReport defragment(const DefragOptions& options, const TableCallback& on_table) {
+  DefragHooks hooks;
+  hooks.on_table = on_table;
+  return defragment(options, hooks);
+}
+
+DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) {
   const auto started = Clock::now();
   DefragReport report;
   // Absolute paths: the engine's working directory is not ours to rely on,
@@ -162,15 +177,17 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
   check_input(report.input);
   check_output(report.input, report.output, options.force);
   report.size_before = hyperdefrag::file_size(report.input);
-  const auto hyperd = engine::locate_hyperd(options.hyperd);
+  const auto hyperd =
+      hooks.engine ? std::nullopt : std::optional(engine::locate_hyperd(options.hyperd));
 
-  // 2. Engine.
-  engine::EngineOptions engine_options{hyperd.path, {}, std::chrono::seconds(60)};
-  if (options.memory_limit) engine_options.settings.emplace_back("memory_limit", *options.memory_limit);
-  engine::HyperProcess engine(engine_options);
+  // 2. Engine: the caller's, or one of our own.
+  std::optional<engine::HyperProcess> own_engine;
+  if (!hooks.engine) own_engine.emplace(engine_options(hyperd->path, options));
+  engine::HyperProcess& engine = hooks.engine ? *hooks.engine : *own_engine;
   TempFile temp(report.output);
   try {
     sql::Connection connection(engine.endpoint());
+    connection.set_observer(hooks.on_statement);
 
     // 3. Input, read-only.
     try {
@@ -231,7 +248,10 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
                                           : listed_sort_columns(options.sort, table));
       }
     }
-    report.tables = copy_rows(connection, engine.endpoint(), source, target, options.jobs, on_table);
+    const long long row_versions =
+        hooks.on_table_start ? defrag_observe::row_versions(connection, kInputAlias) : 0;
+    report.tables = copy_rows(connection, engine.endpoint(), source, target, options.jobs, hooks,
+                              row_versions);
 
     // 7. Detach, so that the output's bytes are on disk; then verify them.
     connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kOutputAlias)));
@@ -252,7 +272,7 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
                             engine_died ? "hyperd stopped unexpectedly: " : "",
                             error.what(), error.statement(), engine.log_directory().string()));
   }
-  engine.stop();
+  if (own_engine) own_engine->stop();
 
   // 8. Into place.
   temp.commit();

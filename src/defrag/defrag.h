@@ -8,7 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "sql/connection.h"
+
 namespace hyperdefrag {
+namespace engine {
+class HyperProcess;
+struct EngineOptions;
+}
 
 struct DefragOptions {
   std::filesystem::path input;
@@ -49,14 +55,40 @@ struct DefragReport {
   int version_after = 0;
   std::size_t schemas = 0;
   std::vector<TableResult> tables;
-  bool verified = false;
+  bool verified = false;       // every row was compared (--verify)
   double copy_seconds = 0;    // creating the tables and copying the rows
-  double verify_seconds = 0;  // proving the copy equal, when asked
+  double verify_seconds = 0;  // checking the copy (counts always, rows with --verify)
   double seconds = 0;         // the whole run
+};
+
+// A table about to be copied (for progress displays).
+struct TableStart {
+  std::string schema;
+  std::string name;
+  std::size_t index = 0;  // 0-based, of `count` tables
+  std::size_t count = 0;
+  long long rows = 0;     // rows in the input table
+  long long file_row_versions = 0;  // row versions ever stored in the input (defrag/observe.h)
+  std::filesystem::path output_temp;  // the output file being written, under its temporary name
 };
 
 // Called after each table is copied, while the run goes on.
 using TableCallback = std::function<void(const TableResult&)>;
+
+// Ways to watch a run, and to share one engine between runs. All optional.
+struct DefragHooks {
+  // A running engine to use instead of starting one; it is left running.
+  engine::HyperProcess* engine = nullptr;
+  // Before each table's rows are copied (the input's rows are counted first).
+  std::function<void(const TableStart&)> on_table_start;
+  TableCallback on_table;
+  // After every statement sent to the engine, with its duration.
+  sql::StatementObserver on_statement;
+};
+
+// How to start the engine for a run with these options (memory limit).
+engine::EngineOptions engine_options(const std::filesystem::path& hyperd,
+                                     const DefragOptions& options);
 
 // The default output path for an input: <dir>/<stem>.new.hyper.
 std::filesystem::path default_output_path(const std::filesystem::path& input);
@@ -64,5 +96,6 @@ std::filesystem::path default_output_path(const std::filesystem::path& input);
 // Runs the whole job. Throws hyperdefrag::Error with the exit code for the
 // cause; on any failure nothing is left behind and the input is untouched.
 DefragReport defragment(const DefragOptions& options, const TableCallback& on_table = {});
+DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks);
 
 }  // namespace hyperdefrag

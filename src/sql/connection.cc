@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <chrono>
 #include <charconv>
 
 #include "sql/interrupt.h"
@@ -103,7 +104,11 @@ Connection::~Connection() {
 Result Connection::exec(std::string_view statement) {
   throw_if_interrupted();
   const std::string text(statement);
+  const auto started = std::chrono::steady_clock::now();
   Result result(PQexec(connection_, text.c_str()));
+  if (observer_) {
+    observer_(text, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
   const auto status = result.status();
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
   // A statement cancelled because a signal arrived becomes the signal's error.

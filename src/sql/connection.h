@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -57,6 +58,9 @@ struct Endpoint {
   std::string port;              // the socket is <directory>/.s.PGSQL.<port>
 };
 
+// Told about every statement after it ran (or failed), with its duration.
+using StatementObserver = std::function<void(std::string_view statement, double seconds)>;
+
 class Connection {
  public:
   explicit Connection(const Endpoint& endpoint);
@@ -69,12 +73,16 @@ class Connection {
   // signal asked us to stop.
   Result exec(std::string_view statement);
 
+  // Reports every later statement to `observer` (empty: to no one).
+  void set_observer(StatementObserver observer) { observer_ = std::move(observer); }
+
   // The server's parameter, e.g. "server_version".
   std::string parameter(const char* name) const;
 
  private:
   PGconn* connection_ = nullptr;
   PGcancel* cancel_ = nullptr;
+  StatementObserver observer_;
 };
 
 }  // namespace hyperdefrag::sql

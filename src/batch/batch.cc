@@ -1,0 +1,300 @@
+#include "batch/batch.h"
+
+#include <fmt/format.h>
+#include <glob.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "engine/hyper_process.h"
+#include "engine/locate.h"
+#include "package/package.h"
+#include "sql/interrupt.h"
+#include "util/error.h"
+#include "util/files.h"
+#include "util/hyper_file.h"
+
+namespace hyperdefrag::batch {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+bool is_hyper_name(const fs::path& path) { return lower(path.extension().string()) == ".hyper"; }
+
+// hyperdefrag's own leftovers and outputs, which a walk must not pick up:
+// temporary files (".x.hyperdefrag-123-0.tmp.hyper") and X.new.hyper beside X.hyper.
+bool is_own_file(const fs::path& path) {
+  const auto name = path.filename().string();
+  if (name.find(".hyperdefrag-") != std::string::npos) return true;
+  const auto stem = path.stem().string();
+  if (stem.size() > 4 && stem.substr(stem.size() - 4) == ".new") {
+    std::error_code error;
+    return fs::exists(path.parent_path() / (stem.substr(0, stem.size() - 4) + path.extension().string()), error);
+  }
+  return false;
+}
+
+std::vector<fs::path> walk(const fs::path& dir) {
+  std::vector<fs::path> found;
+  std::error_code error;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    std::error_code kind;
+    if (!it->is_regular_file(kind)) continue;
+    const auto& path = it->path();
+    if ((is_hyper_name(path) || package::is_package(path)) && !is_own_file(path)) found.push_back(path);
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+bool has_wildcard(const std::string& text) { return text.find_first_of("*?[") != std::string::npos; }
+
+std::vector<fs::path> expand_glob(const std::string& pattern) {
+  std::vector<fs::path> found;
+  glob_t matches{};
+  if (glob(pattern.c_str(), 0, nullptr, &matches) == 0) {
+    for (std::size_t i = 0; i < matches.gl_pathc; ++i) found.emplace_back(matches.gl_pathv[i]);
+  }
+  globfree(&matches);
+  return found;
+}
+
+report::FileResult failed(const Job& job, int code, const std::string& message) {
+  report::FileResult result;
+  result.input = job.input;
+  result.output = job.output;
+  result.package = job.package;
+  result.exit_code = code;
+  // Every message names its file; some (an interruption) do not by themselves.
+  const bool named = message.find(job.input.string()) != std::string::npos ||
+                     message.find(job.output.string()) != std::string::npos;
+  result.error = report::one_line(named ? message : fmt::format("{}: {}", job.input.string(), message));
+  return result;
+}
+
+std::uintmax_t free_bytes(const fs::path& dir) {
+  struct statvfs info {};
+  if (statvfs(dir.c_str(), &info) != 0) return 0;
+  return static_cast<std::uintmax_t>(info.f_bavail) * info.f_frsize;
+}
+
+}  // namespace
+
+Plan plan(const BatchOptions& options) {
+  Plan result;
+  std::vector<fs::path> files;
+  for (const auto& input : options.inputs) {
+    std::error_code error;
+    const fs::path path(input);
+    if (!fs::exists(path, error) && has_wildcard(input)) {
+      const auto matches = expand_glob(input);
+      if (!matches.empty()) {
+        files.insert(files.end(), matches.begin(), matches.end());
+        continue;
+      }
+    }
+    if (options.recursive && fs::is_directory(path, error)) {
+      const auto found = walk(path);
+      if (found.empty()) {
+        Job job{fs::absolute(path).lexically_normal(), {}, false};
+        result.rejected.push_back(failed(job, static_cast<int>(ExitCode::bad_input),
+                                         fmt::format("{}: holds no .hyper, .twbx or .tdsx file", job.input.string())));
+      }
+      files.insert(files.end(), found.begin(), found.end());
+      continue;
+    }
+    files.push_back(path);
+  }
+  if (options.output && files.size() + result.rejected.size() > 1) {
+    throw Error(ExitCode::usage,
+                fmt::format("-o/--output-hyper-file-path is only valid with one input ({} given)",
+                            files.size() + result.rejected.size()));
+  }
+  std::set<fs::path> seen;
+  for (const auto& file : files) {
+    Job job;
+    job.input = fs::absolute(file).lexically_normal();
+    if (!seen.insert(job.input).second) continue;
+    job.package = package::is_package(job.input);
+    job.output = fs::absolute(options.output.value_or(job.package ? package::default_output_path(file)
+                                                                  : default_output_path(file)))
+                     .lexically_normal();
+    result.jobs.push_back(std::move(job));
+  }
+  return result;
+}
+
+std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOptions& options,
+                                    const Observer& observer) {
+  std::vector<report::FileResult> results(jobs.size());
+  // One engine for the whole run when there are several files (it starts
+  // once instead of once per file). A single .hyper file starts its own after
+  // its preflight, so a bad input fails before any engine starts.
+  std::unique_ptr<engine::HyperProcess> shared;
+  const bool share = jobs.size() > 1 || options.shared_engine ||
+                     std::any_of(jobs.begin(), jobs.end(), [](const Job& job) { return job.package; });
+  if (share && !jobs.empty()) {
+    try {
+      const auto hyperd = engine::locate_hyperd(options.defrag.hyperd);
+      shared = std::make_unique<engine::HyperProcess>(
+          engine_options(hyperd.path, options.defrag));
+      if (options.shared_engine) shared->keep_log();
+      if (observer.on_engine_started) observer.on_engine_started(shared->log_directory());
+    } catch (const Error& error) {
+      for (std::size_t i = 0; i < jobs.size(); ++i) {
+        results[i] = failed(jobs[i], static_cast<int>(error.code()), error.what());
+        if (observer.on_file_done) observer.on_file_done(i, results[i]);
+      }
+      return results;
+    }
+  }
+
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t slot = next++; slot < jobs.size(); slot = next++) {
+      const auto& job = jobs[slot];
+      const auto started = Clock::now();
+      if (observer.on_file_start) observer.on_file_start(slot, job);
+      DefragHooks hooks;
+      hooks.engine = shared.get();
+      if (observer.on_table_start) hooks.on_table_start = [&, slot](const TableStart& t) { observer.on_table_start(slot, t); };
+      if (observer.on_table) hooks.on_table = [&, slot](const TableResult& t) { observer.on_table(slot, t); };
+      hooks.on_statement = observer.on_statement;
+      auto& result = results[slot];
+      try {
+        sql::throw_if_interrupted();
+        if (job.package) {
+          result = package::defragment_package({job.input, job.output, options.defrag}, hooks);
+        } else {
+          DefragOptions defrag = options.defrag;
+          defrag.input = job.input;
+          defrag.output = job.output;
+          const auto report = defragment(defrag, hooks);
+          result.input = report.input;
+          result.output = report.output;
+          result.size_before = report.size_before;
+          result.size_after = report.size_after;
+          result.hyper = report;
+        }
+      } catch (const Error& error) {
+        result = failed(job, static_cast<int>(error.code()), error.what());
+      } catch (const std::exception& error) {
+        result = failed(job, static_cast<int>(ExitCode::internal),
+                        fmt::format("{}: {}", job.input.string(), error.what()));
+      }
+      result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+      if (result.hyper) result.seconds = result.hyper->seconds;
+      if (observer.on_file_done) observer.on_file_done(slot, result);
+    }
+  };
+  const auto workers = static_cast<std::size_t>(std::clamp(options.jobs, 1, 64));
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < std::min(workers, jobs.size()); ++i) threads.emplace_back(work);
+  work();
+  for (auto& thread : threads) thread.join();
+  return results;
+}
+
+int exit_code(const std::vector<report::FileResult>& results) {
+  if (const int signal = sql::interrupted(); signal != 0) return 128 + signal;
+  if (results.size() == 1) return results[0].exit_code;
+  const bool all_ok = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.ok(); });
+  return all_ok ? 0 : static_cast<int>(ExitCode::some_failed);
+}
+
+std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, bool force) {
+  std::vector<DryRunItem> items;
+  for (const auto& job : jobs) {
+    DryRunItem item;
+    item.job = job;
+    try {
+      if (job.package) {
+        item.temp_space = 2 * package::extracts_size(job.input);
+        item.temp_free = free_bytes(temp_base());
+      } else {
+        check_hyper_file(job.input);
+      }
+      item.input_size = hyperdefrag::file_size(job.input);
+      item.output_space = item.input_size;
+      std::error_code error;
+      if (fs::equivalent(job.input, job.output, error)) {
+        throw Error(ExitCode::bad_output, fmt::format("{}: is the input file itself; choose another output path", job.output.string()));
+      }
+      if (!force && fs::exists(job.output, error)) {
+        throw Error(ExitCode::bad_output, fmt::format("{}: already exists (use --force to replace it)", job.output.string()));
+      }
+      if (!fs::is_directory(job.output.parent_path(), error)) {
+        throw Error(ExitCode::bad_output, fmt::format("{}: its directory {} does not exist", job.output.string(),
+                                                      job.output.parent_path().string()));
+      }
+      item.output_free = free_bytes(job.output.parent_path());
+    } catch (const Error& error) {
+      item.exit_code = static_cast<int>(error.code());
+      item.error = report::one_line(error.what());
+    }
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+std::vector<std::string> dry_run_lines(const std::vector<DryRunItem>& items) {
+  std::vector<std::string> lines;
+  for (const auto& item : items) {
+    if (item.exit_code != 0) {
+      lines.push_back(fmt::format("Would fail {} (exit code {}): {}", item.job.input.string(), item.exit_code, item.error));
+      continue;
+    }
+    std::string line = fmt::format("Would defragment {} ({}) into {}: needs up to {} in {} ({} free)",
+                                   item.job.input.string(), human_size(item.input_size), item.job.output.string(),
+                                   human_size(item.output_space), item.job.output.parent_path().string(),
+                                   human_size(item.output_free));
+    if (item.job.package) {
+      line += fmt::format(" and up to {} in {} ({} free)", human_size(item.temp_space), temp_base().string(),
+                          human_size(item.temp_free));
+    }
+    lines.push_back(std::move(line));
+  }
+  lines.push_back(fmt::format("Dry run: {} files; nothing was changed", items.size()));
+  return lines;
+}
+
+nlohmann::ordered_json dry_run_json(const std::vector<DryRunItem>& items, int exit_code) {
+  nlohmann::ordered_json files = nlohmann::ordered_json::array();
+  for (const auto& item : items) {
+    files.push_back({{"input", item.job.input.string()},
+                     {"output", item.job.output.string()},
+                     {"kind", item.job.package ? "package" : "hyper"},
+                     {"ok", item.exit_code == 0},
+                     {"exit_code", item.exit_code},
+                     {"error", item.exit_code == 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(item.error)},
+                     {"size_before", item.input_size},
+                     {"output_space_needed", item.output_space},
+                     {"output_free", item.output_free},
+                     {"temp_space_needed", item.temp_space},
+                     {"temp_free", item.temp_free}});
+  }
+  return {{"hyperdefrag_plan", report::kReportSchemaVersion},
+          {"tool_version", HYPERDEFRAG_VERSION},
+          {"dry_run", true},
+          {"exit_code", exit_code},
+          {"files", std::move(files)}};
+}
+
+}  // namespace hyperdefrag::batch

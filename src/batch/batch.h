@@ -1,0 +1,87 @@
+// Many files in one run: expanding the inputs (files, glob patterns,
+// directories walked with -r), planning each file's output, running them on
+// one shared engine with up to N at once, and collecting each file's result.
+// A failure in one file does not stop the others.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "defrag/defrag.h"
+#include "report/report.h"
+
+namespace hyperdefrag::batch {
+
+struct BatchOptions {
+  std::vector<std::string> inputs;             // as given on the command line
+  std::optional<std::filesystem::path> output; // only with exactly one file
+  // The options every file is defragmented with (force, hyperd, ...); its
+  // input and output are set per file.
+  DefragOptions defrag;
+  bool recursive = false;
+  int jobs = 1;                                // files at once
+  // Start one engine for the run even for a single file (for -v, which shows its log).
+  bool shared_engine = false;
+};
+
+struct Job {
+  std::filesystem::path input;
+  std::filesystem::path output;
+  bool package = false;
+};
+
+// What expanding the inputs gave: the jobs, and inputs that gave none (a
+// directory without .hyper files), as failed results.
+struct Plan {
+  std::vector<Job> jobs;
+  std::vector<report::FileResult> rejected;
+};
+
+// Expands the inputs. A glob pattern that names no existing file is expanded
+// with glob(3); a directory is walked when `recursive` (for .hyper, .twbx and
+// .tdsx files, skipping hyperdefrag's own outputs and temporary files) and is
+// otherwise kept, to fail as an input. Throws hyperdefrag::Error (usage) when
+// -o is given with more than one file.
+Plan plan(const BatchOptions& options);
+
+// Called from the worker threads; `slot` is the job's index in the plan.
+struct Observer {
+  std::function<void(const std::filesystem::path& log_directory)> on_engine_started;
+  std::function<void(std::size_t slot, const Job& job)> on_file_start;
+  std::function<void(std::size_t slot, const TableStart& table)> on_table_start;
+  std::function<void(std::size_t slot, const TableResult& table)> on_table;
+  std::function<void(std::size_t slot, const report::FileResult& result)> on_file_done;
+  sql::StatementObserver on_statement;
+};
+
+// Runs every job; results in the plan's order.
+std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOptions& options,
+                                    const Observer& observer);
+
+// The exit code of a run: a signal's code if interrupted; the file's own
+// code when there was one file; else 0 if all succeeded, some_failed if not.
+int exit_code(const std::vector<report::FileResult>& results);
+
+// --dry-run: what each job needs and whether it could run, without changing
+// anything or starting the engine.
+struct DryRunItem {
+  Job job;
+  std::uintmax_t input_size = 0;
+  std::uintmax_t output_space = 0;   // at most this much, beside the output
+  std::uintmax_t temp_space = 0;     // in the temporary directory (packages)
+  std::uintmax_t output_free = 0;    // free bytes where the output goes
+  std::uintmax_t temp_free = 0;
+  int exit_code = 0;                 // the failure foreseen, or 0
+  std::string error;
+};
+std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, bool force);
+std::vector<std::string> dry_run_lines(const std::vector<DryRunItem>& items);
+nlohmann::ordered_json dry_run_json(const std::vector<DryRunItem>& items, int exit_code);
+
+}  // namespace hyperdefrag::batch

@@ -1,0 +1,116 @@
+#include "inspect/inspect.h"
+
+#include <fmt/format.h>
+
+#include "report/report.h"
+#include "sql/quote.h"
+#include "util/error.h"
+#include "util/files.h"
+#include "util/hyper_file.h"
+
+namespace hyperdefrag::inspect {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kAlias = "inspected";
+
+[[noreturn]] void bad_input(const fs::path& path, const std::string& cause) {
+  throw Error(ExitCode::bad_input, fmt::format("{}: {}", path.string(), cause));
+}
+
+// One column, human: name, type, nullability, then what else it has.
+std::string describe_column(const catalog::Column& column) {
+  std::string text = fmt::format("{} {} {}", sql::quote_identifier(column.name), column.type,
+                                 column.not_null ? "NOT NULL" : "NULL");
+  if (column.collation) text += fmt::format(" COLLATE {}", sql::quote_identifier(*column.collation));
+  return text;
+}
+
+nlohmann::ordered_json column_json(const catalog::Column& column) {
+  return {{"name", column.name},
+          {"type", column.type},
+          {"nullable", !column.not_null},
+          {"collation", column.collation ? nlohmann::ordered_json(*column.collation) : nlohmann::ordered_json(nullptr)},
+          // The catalog reader does not read defaults yet: null until it does.
+          {"default", nullptr}};
+}
+
+// Constraints of a table; the catalog reader does not read them yet.
+nlohmann::ordered_json constraints_json(const catalog::Table&) { return nlohmann::ordered_json::array(); }
+
+}  // namespace
+
+FileInfo inspect_file(engine::HyperProcess& engine, const fs::path& path) {
+  FileInfo info;
+  info.path = fs::absolute(path).lexically_normal();
+  check_hyper_file(info.path);
+  info.size = hyperdefrag::file_size(info.path);
+  sql::Connection connection(engine.endpoint());
+  try {
+    connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
+                                sql::quote_identifier(info.path.string()),
+                                sql::quote_identifier(kAlias)));
+  } catch (const sql::SqlError& error) {
+    bad_input(info.path, fmt::format("cannot be opened as a Hyper database: {}", error.engine_message()));
+  }
+  info.catalog = catalog::read_catalog(connection, kAlias, info.path.string());
+  for (const auto& table : info.catalog.tables) {
+    info.tables.push_back({table, catalog::count_rows(connection, kAlias, table)});
+  }
+  connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kAlias)));
+  return info;
+}
+
+std::vector<std::string> human_lines(const FileInfo& info) {
+  std::vector<std::string> lines;
+  const std::string name = info.entry.empty() ? info.path.string()
+                                              : fmt::format("{} [{}]", info.path.string(), info.entry);
+  long long rows = 0;
+  for (const auto& table : info.tables) rows += table.rows;
+  lines.push_back(fmt::format("{}: {} bytes ({}), format version {}, {} schemas, {} tables, {} rows",
+                              name, report::with_commas(info.size), human_size(info.size),
+                              info.catalog.format_version, info.catalog.schemas.size(),
+                              info.tables.size(), report::with_commas(static_cast<std::uintmax_t>(rows))));
+  for (const auto& schema : info.catalog.schemas) {
+    std::size_t count = 0;
+    for (const auto& table : info.tables) count += table.table.schema == schema ? 1 : 0;
+    lines.push_back(fmt::format("  schema {}{}", sql::quote_identifier(schema), count == 0 ? " (empty)" : ""));
+    for (const auto& table : info.tables) {
+      if (table.table.schema != schema) continue;
+      lines.push_back(fmt::format("    table {}: {} rows, {} columns",
+                                  sql::quote_qualified({table.table.schema, table.table.name}),
+                                  report::with_commas(static_cast<std::uintmax_t>(table.rows)),
+                                  table.table.columns.size()));
+      for (const auto& column : table.table.columns) {
+        lines.push_back("      " + describe_column(column));
+      }
+    }
+  }
+  return lines;
+}
+
+nlohmann::ordered_json to_json(const FileInfo& info) {
+  nlohmann::ordered_json schemas = nlohmann::ordered_json::array();
+  for (const auto& schema : info.catalog.schemas) {
+    nlohmann::ordered_json tables = nlohmann::ordered_json::array();
+    for (const auto& table : info.tables) {
+      if (table.table.schema != schema) continue;
+      nlohmann::ordered_json columns = nlohmann::ordered_json::array();
+      for (const auto& column : table.table.columns) columns.push_back(column_json(column));
+      tables.push_back({{"name", table.table.name},
+                        {"rows", table.rows},
+                        {"columns", std::move(columns)},
+                        {"constraints", constraints_json(table.table)}});
+    }
+    schemas.push_back({{"name", schema}, {"tables", std::move(tables)}});
+  }
+  nlohmann::ordered_json json = {{"hyperdefrag_inspect", kInspectSchemaVersion},
+                         {"file", info.path.string()},
+                         {"size", info.size},
+                         {"format_version", info.catalog.format_version},
+                         {"schemas", std::move(schemas)}};
+  if (!info.entry.empty()) json["entry"] = info.entry;
+  return json;
+}
+
+}  // namespace hyperdefrag::inspect

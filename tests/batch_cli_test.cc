@@ -1,0 +1,149 @@
+// Many files in one run: several inputs, globs, -r, -j, --dry-run, and exit codes.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <unistd.h>
+
+#include "test_support.h"
+
+namespace hyperdefrag {
+namespace {
+namespace fs = std::filesystem;
+using testing::run_hyperdefrag;
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// A folder of extracts: two good ones (one in a subfolder) and a broken one.
+struct Folder {
+  testing::ScratchDir dir;
+  Folder() {
+    fs::create_directories(dir / "sub");
+    testing::make_small_fragmented(dir / "a.hyper", 60'000, 2);
+    testing::make_small_fragmented(dir / "sub" / "b.hyper", 40'000, 1);
+    testing::write_bytes(dir / "sub" / "broken.hyper", "definitely not a database");
+    testing::write_bytes(dir / "notes.txt", "not an extract");
+  }
+};
+
+TEST(Batch, RecursiveRunGoesOnAfterAFailureAndSummarises) {
+  Folder folder;
+  const auto& dir = folder.dir;
+  const auto broken = testing::read_bytes(dir / "sub" / "broken.hyper");
+  const auto result = run_hyperdefrag({"-r", "-j", "2", "--report", (dir / "r.json").string(), dir.path().string()});
+  EXPECT_EQ(result.exit_code, 10) << result.err;
+  EXPECT_TRUE(fs::exists(dir / "a.new.hyper"));
+  EXPECT_TRUE(fs::exists(dir / "sub" / "b.new.hyper"));
+  EXPECT_EQ(testing::table_counts(dir / "a.new.hyper"), testing::table_counts(dir / "a.hyper"));
+  EXPECT_EQ(testing::table_counts(dir / "sub" / "b.new.hyper"), testing::table_counts(dir / "sub" / "b.hyper"));
+  EXPECT_EQ(testing::read_bytes(dir / "sub" / "broken.hyper"), broken);
+  EXPECT_EQ(testing::unexpected_files(dir / "sub", {"b.hyper", "b.new.hyper", "broken.hyper"}), std::vector<std::string>{});
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  EXPECT_TRUE(contains(result.err, "broken.hyper: is not a Hyper database")) << result.err;
+  EXPECT_TRUE(contains(result.out, "Summary: 3 files, 2 succeeded, 1 failed")) << result.out;
+  EXPECT_TRUE(contains(result.out, fmt::format("  ok      {} -> {}", (dir / "a.hyper").string(), (dir / "a.new.hyper").string())));
+  EXPECT_TRUE(contains(result.out, fmt::format("  FAILED  {} (exit code 3)", (dir / "sub" / "broken.hyper").string())));
+  const auto json = nlohmann::json::parse(testing::read_bytes(dir / "r.json"));
+  EXPECT_EQ(json["exit_code"], 10);
+  EXPECT_EQ(json["totals"]["failed"], 1);
+  ASSERT_EQ(json["files"].size(), 3u);
+
+  // A second run skips the outputs of the first and fails on each existing output.
+  const auto again = run_hyperdefrag({"-r", dir.path().string()});
+  EXPECT_EQ(again.exit_code, 10);
+  EXPECT_TRUE(contains(again.out, "Summary: 3 files, 0 succeeded, 3 failed")) << again.out;
+  EXPECT_FALSE(contains(again.out, "a.new.new.hyper")) << again.out;
+}
+
+TEST(Batch, SeveralInputsAndAGlobPattern) {
+  Folder folder;
+  const auto& dir = folder.dir;
+  // The pattern is quoted, as a script might pass it: hyperdefrag expands it.
+  const auto result = run_hyperdefrag({(dir / "sub" / "b.hyper").string(), (dir / "a*.hyper").string()});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(fs::exists(dir / "a.new.hyper"));
+  EXPECT_TRUE(fs::exists(dir / "sub" / "b.new.hyper"));
+  EXPECT_TRUE(contains(result.out, "Summary: 2 files, 2 succeeded, 0 failed")) << result.out;
+}
+
+TEST(Batch, OneFileKeepsItsOwnExitCode) {
+  testing::ScratchDir dir;
+  testing::write_bytes(dir / "broken.hyper", "definitely not a database");
+  const auto result = run_hyperdefrag({"-r", (dir / "broken.hyper").string()});
+  EXPECT_EQ(result.exit_code, 3) << result.err;
+  EXPECT_EQ(result.out, "");
+}
+
+TEST(Batch, DirectoryWithoutRecursiveOrExtractsIsBadInput) {
+  testing::ScratchDir dir;
+  fs::create_directory(dir / "empty");
+  const auto without = run_hyperdefrag({(dir / "empty").string()});
+  EXPECT_EQ(without.exit_code, 3);
+  EXPECT_TRUE(contains(without.err, "is a directory")) << without.err;
+  const auto with = run_hyperdefrag({"-r", (dir / "empty").string()});
+  EXPECT_EQ(with.exit_code, 3);
+  EXPECT_TRUE(contains(with.err, "holds no .hyper, .twbx or .tdsx file")) << with.err;
+}
+
+TEST(Batch, OutputOptionOnlyWithOneInput) {
+  Folder folder;
+  const auto& dir = folder.dir;
+  const auto result = run_hyperdefrag({"-o", (dir / "x.hyper").string(), "-r", dir.path().string()});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  EXPECT_TRUE(contains(result.err, "only valid with one input")) << result.err;
+  EXPECT_FALSE(fs::exists(dir / "x.hyper"));
+  EXPECT_FALSE(fs::exists(dir / "a.new.hyper"));
+}
+
+TEST(Batch, DryRunListsAndChangesNothing) {
+  Folder folder;
+  const auto& dir = folder.dir;
+  testing::write_bytes(dir / "a.new.hyper", "an older output");
+  const auto result = run_hyperdefrag({"--dry-run", "-r", dir.path().string()});
+  EXPECT_EQ(result.exit_code, 10) << result.err;
+  EXPECT_TRUE(contains(result.out, fmt::format("Would fail {} (exit code 4): {}: already exists",
+                                               (dir / "a.hyper").string(), (dir / "a.new.hyper").string())))
+      << result.out;
+  EXPECT_TRUE(contains(result.out, fmt::format("Would defragment {} (", (dir / "sub" / "b.hyper").string()))) << result.out;
+  EXPECT_TRUE(contains(result.out, fmt::format("into {}: needs up to ", (dir / "sub" / "b.new.hyper").string()))) << result.out;
+  EXPECT_TRUE(contains(result.out, "Would fail " + (dir / "sub" / "broken.hyper").string())) << result.out;
+  EXPECT_TRUE(contains(result.out, "Dry run: 3 files; nothing was changed")) << result.out;
+  EXPECT_EQ(testing::unexpected_files(dir.path(), {"a.hyper", "a.new.hyper", "sub", "notes.txt"}), std::vector<std::string>{});
+  EXPECT_EQ(testing::unexpected_files(dir / "sub", {"b.hyper", "broken.hyper"}), std::vector<std::string>{});
+  EXPECT_EQ(testing::read_bytes(dir / "a.new.hyper"), "an older output");
+
+  const auto json_run = run_hyperdefrag({"--dry-run", "--json", (dir / "sub" / "b.hyper").string()});
+  EXPECT_EQ(json_run.exit_code, 0) << json_run.err;
+  const auto json = nlohmann::json::parse(json_run.out);
+  EXPECT_EQ(json["dry_run"], true);
+  EXPECT_EQ(json["files"][0]["output"], (dir / "sub" / "b.new.hyper").string());
+  EXPECT_EQ(json["files"][0]["size_before"], fs::file_size(dir / "sub" / "b.hyper"));
+  EXPECT_EQ(json["files"][0]["output_space_needed"], fs::file_size(dir / "sub" / "b.hyper"));
+  EXPECT_FALSE(fs::exists(dir / "sub" / "b.new.hyper"));
+}
+
+// Ctrl-C during a batch: the running copy is cancelled, the files not yet
+// started are not started, nothing is left behind, and the exit code is 130.
+TEST(Batch, InterruptStopsTheWholeRun) {
+  testing::ScratchDir dir;
+  for (const char* name : {"f1.hyper", "f2.hyper", "f3.hyper"}) fs::copy_file(testing::fragmented_fixture(), dir / name);
+  testing::RunningTool tool({"-r", dir.path().string()});
+  const auto engine = testing::child_hyperd(tool.pid(), 10'000);
+  ASSERT_TRUE(engine.has_value());
+  usleep(300'000);
+  kill(tool.pid(), SIGINT);
+  const auto result = tool.wait();
+  if (result.exit_code == 0) GTEST_SKIP() << "the run finished before the signal arrived";
+  EXPECT_EQ(result.exit_code, 130) << result.err;
+  EXPECT_TRUE(contains(result.err, (dir / "f3.hyper").string() + ": interrupted by SIGINT")) << result.err;
+  EXPECT_TRUE(testing::wait_gone(*engine, 5'000));
+  std::vector<std::string> allowed = {"f1.hyper", "f2.hyper", "f3.hyper", "f1.new.hyper", "f2.new.hyper"};
+  EXPECT_EQ(testing::unexpected_files(dir.path(), allowed), std::vector<std::string>{});
+  EXPECT_FALSE(fs::exists(dir / "f3.new.hyper"));
+}
+
+}  // namespace
+}  // namespace hyperdefrag
