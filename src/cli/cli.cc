@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "defrag/defrag.h"
+#include "defrag/swap.h"
 #include "engine/locate.h"
 #include "sql/interrupt.h"
 #include "sql/quote.h"
@@ -59,10 +60,19 @@ int run(int argc, char** argv) {
   std::string input;
   std::string output;
   std::string hyperd;
-  app.add_option("input", input, "the .hyper file to defragment")->required();
+  std::string backup;
+  app.add_option("input", input, "the .hyper file to defragment");
   app.add_option("-o,--output-hyper-file-path", output,
                  "where to write the compacted copy (default: <stem>.new.hyper beside the input)");
-  app.add_flag("-f,--force", options.force, "replace the output file if it exists");
+  app.add_flag("-f,--force", options.force,
+               "replace the output (or backup) file if it exists; skip the free-space check");
+  app.add_flag("--in-place", options.in_place,
+               "replace the input with its compacted copy, atomically (see docs/SAFETY.md)");
+  auto* backup_option =
+      app.add_option("--backup", backup,
+                     "with --in-place: keep the original as PATH (default: <stem>.bak.hyper)")
+          ->expected(0, 1)
+          ->type_name("[PATH]");
   app.add_option("--hyperd", hyperd,
                  "the hyperd binary to use (default: $HYPERD_PATH, the project's .venv, "
                  "or tableauhyperapi of python3)");
@@ -80,8 +90,11 @@ int run(int argc, char** argv) {
       "Examples:\n"
       "  hyperdefrag Oldfile.hyper                 writes Oldfile.new.hyper beside it\n"
       "  hyperdefrag -o Newfile.hyper Oldfile.hyper\n\n"
+      "  hyperdefrag --in-place --backup Oldfile.hyper   replace it, keep Oldfile.bak.hyper\n\n"
       "Exit codes: 0 success, 2 bad options, 3 bad input, 4 bad output path,\n"
-      "5 engine problem, 6 copy failed, 130/143 interrupted (SIGINT/SIGTERM).");
+      "5 engine problem, 6 copy failed, 7 copy does not match the input,\n"
+      "8 not enough disk space, 9 file in use by another program or run,\n"
+      "130/143 interrupted (SIGINT/SIGTERM).");
 
   try {
     app.parse(argc, argv);
@@ -94,7 +107,25 @@ int run(int argc, char** argv) {
     return static_cast<int>(ExitCode::usage);
   }
 
+  // "--backup Oldfile.hyper" reads the input as the backup path: take it back.
+  if (input.empty() && backup_option->count() > 0 && !backup.empty()) std::swap(input, backup);
+  if (input.empty()) {
+    fmt::print(stderr, "hyperdefrag: input is required (see --help)\n");
+    return static_cast<int>(ExitCode::usage);
+  }
+  if (backup_option->count() > 0 && !options.in_place) {
+    fmt::print(stderr, "hyperdefrag: --backup only goes with --in-place (see --help)\n");
+    return static_cast<int>(ExitCode::usage);
+  }
+  if (options.in_place && !output.empty()) {
+    fmt::print(stderr, "hyperdefrag: --in-place replaces the input; it takes no output path "
+                       "(see --help)\n");
+    return static_cast<int>(ExitCode::usage);
+  }
   options.input = input;
+  if (backup_option->count() > 0) {
+    options.backup = backup.empty() ? default_backup_path(input) : std::filesystem::path(backup);
+  }
   if (!output.empty()) options.output = output;
   if (!hyperd.empty()) options.hyperd = hyperd;
 
@@ -105,7 +136,12 @@ int run(int argc, char** argv) {
                  table.seconds);
       std::fflush(stdout);
     });
+    for (const auto& removed : report.removed_temporaries) {
+      fmt::print(stderr, "hyperdefrag: removed {}, left by an earlier run that was killed\n",
+                 removed.string());
+    }
     print_report(report);
+    if (report.backup) fmt::print("Original kept as {}\n", report.backup->string());
     return 0;
   } catch (const Error& error) {
     fmt::print(stderr, "hyperdefrag: {}\n", one_line(error.what()));

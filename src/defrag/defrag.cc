@@ -6,8 +6,14 @@
 //     regular file that starts with Hyper's magic bytes; the output is not
 //     the input (compared by device and inode, so symlinks and relative
 //     paths are caught), does not exist unless --force, and its directory
-//     exists and is writable.
-//  2. Start a private hyperd (engine/hyper_process.h).
+//     exists and is writable; in place, the backup path can be a hard link.
+//     Then lock: a run lock on the input and on the output keeps a second
+//     hyperdefrag run off them, and a flock probe finds another program's
+//     hyperd holding them (util/lock.h). Remove temporaries of
+//     earlier runs that were killed (util/stale_temps.h). Check the free
+//     space in the output directory: about the input's size.
+//  2. Start a private hyperd (engine/hyper_process.h), with umask 077 so
+//     that the temporary copy it creates is readable by the owner only.
 //  3. Attach the input read-only, so that nothing this run does can change
 //     it, and read its catalog and file-format version.
 //  4. Create the output under a temporary name beside its final name, with
@@ -19,13 +25,19 @@
 //     database-level copy (CREATE DATABASE ... FROM) with the same version
 //     copies the blocks as they are and does not shrink the file
 //     (docs/ENGINE.md has the measurements).
-//  7. Detach both databases, so the output's bytes are on disk, and stop
-//     the engine.
-//  8. fsync the output, rename it to its final name (replacing an existing
-//     file only with --force), fsync the directory.
+//  7. Detach the output, so that its bytes are written, and fsync it.
+//  8. Verify: reopen the copy read-only and compare it with the input
+//     (defrag/verify.h). Detach the input and stop the engine.
+//  9. Into place (defrag/swap.h): the copy gets the input's permissions; it
+//     is renamed to its final name (never over an existing file unless
+//     --force), or, in place, over the input after taking an exclusive flock
+//     and checking the input is unchanged, keeping the original as a hard
+//     link if --backup; then the directory is fsynced.
 //
 // Disk cost: the output needs at most about the input's size, in the output
-// directory. The input is never opened for writing.
+// directory (in place: the input's directory); a backup costs nothing (it is
+// a second name for the original). The input is never opened for writing.
+// docs/SAFETY.md has every fault and what happens then.
 #include "defrag/defrag.h"
 
 #include <fcntl.h>
@@ -39,12 +51,17 @@
 #include <cstring>
 
 #include "catalog/catalog.h"
+#include "defrag/swap.h"
+#include "defrag/verify.h"
 #include "engine/hyper_process.h"
 #include "engine/locate.h"
 #include "sql/connection.h"
 #include "sql/quote.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/free_space.h"
+#include "util/lock.h"
+#include "util/stale_temps.h"
 
 namespace hyperdefrag {
 namespace fs = std::filesystem;
@@ -107,6 +124,34 @@ void check_output(const fs::path& input, const fs::path& output, bool force) {
   }
 }
 
+// Step 1 for --in-place: the copy is written beside the input.
+void check_in_place(const fs::path& input, const FileState& input_state,
+                    const std::optional<fs::path>& backup, bool force) {
+  const fs::path dir = input.parent_path();
+  if (access(dir.c_str(), W_OK) != 0) {
+    input_error(input, fmt::format("cannot be replaced in place: its directory {} is not "
+                                   "writable: {}",
+                                   dir.string(), std::strerror(errno)));
+  }
+  if (backup) check_backup_path(input, input_state, *backup, force);
+}
+
+// hyperd's message when the file system is full: "growing the database file
+// failed" (SQLSTATE 53200 while inserting, 58P01 while creating the database;
+// measured on a full tmpfs, docs/SAFETY.md).
+bool is_disk_full(const sql::SqlError& error) {
+  const auto& message = error.engine_message();
+  return error.sqlstate() == "53100" ||
+         message.find("growing the database file failed") != std::string::npos ||
+         message.find("No space left on device") != std::string::npos;
+}
+
+// hyperd's message for a file another process has locked.
+bool is_locked_elsewhere(const sql::SqlError& error) {
+  return error.sqlstate() == "55006" ||
+         error.engine_message().find("locked by another process") != std::string::npos;
+}
+
 // Turns the engine's refusal to open the input into a message about the file.
 [[noreturn]] void explain_attach_failure(const fs::path& input, const sql::SqlError& error) {
   std::string cause = error.engine_message();
@@ -115,7 +160,39 @@ void check_output(const fs::path& input, const fs::path& output, bool force) {
   if (error.sqlstate() == "0AS01") {
     input_error(input, fmt::format("written by a newer Hyper than this engine reads: {}", cause));
   }
+  if (is_locked_elsewhere(error)) {
+    throw Error(ExitCode::busy,
+                fmt::format("{}: another program has it open for writing ({}); close it there "
+                            "and try again",
+                            input.string(), cause));
+  }
   input_error(input, fmt::format("cannot be opened as a Hyper database: {}", cause));
+}
+
+// Turns a statement the engine refused during the copy into the error to
+// report, after telling whether the engine died.
+[[noreturn]] void explain_copy_failure(const sql::SqlError& error, engine::HyperProcess& engine,
+                                       const DefragReport& report) {
+  // A broken connection may be seen before the kernel reports hyperd's exit.
+  const bool engine_died =
+      !engine.running() || (error.sqlstate().rfind("08", 0) == 0 &&
+                            engine.exits_within(std::chrono::seconds(2)));
+  if (!engine_died && is_disk_full(error)) {
+    throw Error(ExitCode::no_space,
+                fmt::format("{}: the disk is full: the engine could not grow the copy ({}); "
+                            "the partial copy was removed and {} is untouched",
+                            report.output.string(), error.what(), report.input.string()));
+  }
+  engine.keep_log();
+  if (engine_died) {
+    throw Error(ExitCode::engine,
+                fmt::format("{}: hyperd stopped unexpectedly during the copy ({}); the partial "
+                            "copy was removed and the input is untouched (engine log: {})",
+                            report.input.string(), error.what(), engine.log_directory().string()));
+  }
+  throw Error(ExitCode::copy_failed,
+              fmt::format("{}: {} (statement: {}; engine log: {})", report.input.string(),
+                          error.what(), error.statement(), engine.log_directory().string()));
 }
 
 }  // namespace
@@ -127,16 +204,41 @@ fs::path default_output_path(const fs::path& input) {
 DefragReport defragment(const DefragOptions& options, const TableCallback& on_table) {
   const auto started = Clock::now();
   DefragReport report;
+  if (options.in_place && options.output) {
+    throw Error(ExitCode::usage, "--in-place writes over the input; it takes no output path");
+  }
   // Absolute paths: the engine's working directory is not ours to rely on,
   // and the engine names attached databases by the path it was given.
   report.input = fs::absolute(options.input).lexically_normal();
   report.output =
-      fs::absolute(options.output.value_or(default_output_path(options.input))).lexically_normal();
+      options.in_place
+          ? report.input
+          : fs::absolute(options.output.value_or(default_output_path(options.input)))
+                .lexically_normal();
+  if (options.in_place && options.backup) {
+    report.backup = fs::absolute(*options.backup).lexically_normal();
+  }
 
-  // 1. Preflight.
+  // 1. Preflight: checks, locks, stale temporaries, free space.
   check_input(report.input);
-  check_output(report.input, report.output, options.force);
-  report.size_before = hyperdefrag::file_size(report.input);
+  const FileState input_state = file_state(report.input);
+  if (options.in_place) {
+    check_in_place(report.input, input_state, report.backup, options.force);
+  } else {
+    check_output(report.input, report.output, options.force);
+  }
+  const RunLock input_run_lock(report.input);
+  std::optional<RunLock> output_run_lock;
+  if (!options.in_place) output_run_lock.emplace(report.output);
+  FileLock input_lock(report.input);
+  input_lock.probe_flock(options.in_place ? Access::replace : Access::read);
+  if (!options.in_place && fs::exists(report.output)) {
+    FileLock(report.output).probe_flock(Access::replace);
+  }
+  const fs::path output_dir = report.output.parent_path();
+  report.removed_temporaries = remove_stale_temporaries(output_dir).removed;
+  report.size_before = input_state.size;
+  if (!options.force) require_free_space(output_dir, report.size_before, report.output);
   const auto hyperd = engine::locate_hyperd(options.hyperd);
 
   // 2. Engine.
@@ -192,21 +294,25 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
       report.tables.push_back(std::move(result));
     }
 
-    // 7. Detach, so that the output's bytes are on disk.
+    // 7. Detach the output, so that its bytes are written, and fsync it.
     connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kOutputAlias)));
+    sync_path(temp.path());
+
+    // 8. Verify the copy as it is on disk, then let the input go.
+    verify_copy(connection, source, kInputAlias, temp.path());
     connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kInputAlias)));
   } catch (const sql::SqlError& error) {
-    engine.keep_log();
-    const bool engine_died = !engine.running();
-    throw Error(engine_died ? ExitCode::engine : ExitCode::copy_failed,
-                fmt::format("{}: {}{} (statement: {}; engine log: {})", report.input.string(),
-                            engine_died ? "hyperd stopped unexpectedly: " : "",
-                            error.what(), error.statement(), engine.log_directory().string()));
+    explain_copy_failure(error, engine, report);
   }
   engine.stop();
 
-  // 8. Into place.
-  temp.commit();
+  // 9. Into place.
+  adopt_permissions(temp.path(), input_state, options.in_place);
+  if (options.in_place) {
+    replace_in_place(temp, input_lock, input_state, report.backup, options.force);
+  } else {
+    temp.commit(options.force ? Replace::yes : Replace::no);
+  }
   report.size_after = hyperdefrag::file_size(report.output);
   report.seconds = seconds_since(started);
   return report;

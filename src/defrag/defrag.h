@@ -18,6 +18,11 @@ struct DefragOptions {
   bool force = false;
   // The hyperd to use; see engine/locate.h for how one is found otherwise.
   std::optional<std::filesystem::path> hyperd;
+  // Replace the input with its compacted copy (docs/SAFETY.md); `output`
+  // must then be empty.
+  bool in_place = false;
+  // With in_place: keep the original under this name (a hard link).
+  std::optional<std::filesystem::path> backup;
 };
 
 struct TableResult {
@@ -37,6 +42,11 @@ struct DefragReport {
   std::size_t schemas = 0;
   std::vector<TableResult> tables;
   double seconds = 0;
+  // Where the original was kept (in place with a backup).
+  std::optional<std::filesystem::path> backup;
+  // Temporary files of earlier, killed runs found in the output directory
+  // and removed (their pid was no longer running).
+  std::vector<std::filesystem::path> removed_temporaries;
 };
 
 // Called after each table is copied, while the run goes on.
@@ -46,7 +56,8 @@ using TableCallback = std::function<void(const TableResult&)>;
 std::filesystem::path default_output_path(const std::filesystem::path& input);
 
 // Runs the whole job. Throws hyperdefrag::Error with the exit code for the
-// cause; on any failure nothing is left behind and the input is untouched.
+// cause; on any failure nothing is left behind and the input is untouched
+// (docs/SAFETY.md lists every fault and what happens).
 DefragReport defragment(const DefragOptions& options, const TableCallback& on_table = {});
 
 }  // namespace hyperdefrag

@@ -1,0 +1,90 @@
+#include "defrag/verify.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "sql/quote.h"
+#include "util/error.h"
+
+namespace hyperdefrag {
+namespace {
+
+constexpr const char* kCopyAlias = "verify_database";
+
+[[noreturn]] void differs(const std::filesystem::path& copy, const std::string& what) {
+  throw Error(ExitCode::verify_failed,
+              fmt::format("{}: the copy does not match the input: {}", copy.string(), what));
+}
+
+std::string describe(const catalog::Column& column) {
+  return fmt::format("{} {}{}{}", sql::quote_identifier(column.name), column.type,
+                     column.collation ? " COLLATE " + sql::quote_identifier(*column.collation)
+                                      : std::string(),
+                     column.not_null ? " NOT NULL" : "");
+}
+
+void compare_catalogs(const catalog::Catalog& source, const catalog::Catalog& copied,
+                      const std::filesystem::path& copy) {
+  if (copied.format_version != source.format_version) {
+    differs(copy, fmt::format("format version {} instead of {}", copied.format_version,
+                              source.format_version));
+  }
+  if (copied.schemas != source.schemas) {
+    differs(copy, fmt::format("schemas [{}] instead of [{}]", fmt::join(copied.schemas, ", "),
+                              fmt::join(source.schemas, ", ")));
+  }
+  if (copied.tables.size() != source.tables.size()) {
+    differs(copy, fmt::format("{} tables instead of {}", copied.tables.size(),
+                              source.tables.size()));
+  }
+  for (std::size_t i = 0; i < source.tables.size(); ++i) {
+    const auto& want = source.tables[i];
+    const auto& got = copied.tables[i];
+    const auto name = sql::quote_qualified({want.schema, want.name});
+    if (got.schema != want.schema || got.name != want.name) {
+      differs(copy, fmt::format("table {} where {} was expected",
+                                sql::quote_qualified({got.schema, got.name}), name));
+    }
+    if (got.columns.size() != want.columns.size()) {
+      differs(copy, fmt::format("table {} has {} columns instead of {}", name,
+                                got.columns.size(), want.columns.size()));
+    }
+    for (std::size_t c = 0; c < want.columns.size(); ++c) {
+      if (describe(got.columns[c]) != describe(want.columns[c])) {
+        differs(copy, fmt::format("table {} has column {} where {} was expected", name,
+                                  describe(got.columns[c]), describe(want.columns[c])));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void verify_copy(sql::Connection& connection, const catalog::Catalog& source,
+                 const std::string& source_alias, const std::filesystem::path& copy) {
+  connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
+                              sql::quote_identifier(copy.string()),
+                              sql::quote_identifier(kCopyAlias)));
+  try {
+    const auto copied = catalog::read_catalog(connection, kCopyAlias, copy.string());
+    compare_catalogs(source, copied, copy);
+    for (const auto& table : source.tables) {
+      const auto want = catalog::count_rows(connection, source_alias, table);
+      const auto got = catalog::count_rows(connection, kCopyAlias, table);
+      if (got != want) {
+        differs(copy, fmt::format("table {} has {} rows instead of {}",
+                                  sql::quote_qualified({table.schema, table.name}), got, want));
+      }
+    }
+  } catch (...) {
+    try {
+      connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kCopyAlias)));
+    } catch (...) {
+      // The first error is the one to report.
+    }
+    throw;
+  }
+  connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kCopyAlias)));
+}
+
+}  // namespace hyperdefrag
