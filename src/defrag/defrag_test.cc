@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "test_support.h"
 #include "util/error.h"
@@ -47,6 +48,28 @@ TEST(Defragment, FragmentedFileShrinksWithEqualRowCountsAndUntouchedInput) {
   EXPECT_EQ(report.tables[0].rows, 1'200'000);  // 3,000,000 minus 1/2, minus 1/5 of the rest
   EXPECT_EQ(seen, std::vector<std::string>{"Extract"});
   EXPECT_EQ(testing::unexpected_files(out.path(), {"compact.hyper"}), std::vector<std::string>{});
+}
+
+// The temporary copy is readable by its owner only while it is written
+// (hyperd alone would make it 0640); the finished copy gets the input's mode.
+TEST(Defragment, TemporaryCopyIsOwnerOnlyAndTheResultGetsTheInputsMode) {
+  testing::ScratchDir dir;
+  const auto input = dir / "in.hyper";
+  fs::copy_file(testing::fragmented_fixture(), input);
+  ASSERT_EQ(chmod(input.c_str(), 0644), 0);
+  std::vector<unsigned> temporary_modes;
+  defragment({input, dir / "out.hyper", false, std::nullopt, false, std::nullopt},
+             [&](const TableResult&) {
+               for (const auto& temp : testing::temporaries_in(dir.path())) {
+                 struct stat info {};
+                 stat(temp.c_str(), &info);
+                 temporary_modes.push_back(info.st_mode & 0777);
+               }
+             });
+  EXPECT_EQ(temporary_modes, std::vector<unsigned>{0600});
+  struct stat info {};
+  ASSERT_EQ(stat((dir / "out.hyper").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0644u);
 }
 
 TEST(Defragment, KeepsTheFormatVersion) {
