@@ -243,13 +243,13 @@ TEST(Security, HostileNamesAreCopiedExactlyAndNothingElseHappens) {
     connection.exec(fmt::format("CREATE DATABASE {}", sql::quote_identifier(input.string())));
   }
   testing::with_attached(
-      input, {"CREATE TABLE db.public.keep (a INTEGER)",
-              "INSERT INTO db.public.keep VALUES (1), (2), (3)",
-              fmt::format("CREATE SCHEMA {}", sql::quote_qualified({"db", schema})),
-              fmt::format("CREATE TABLE {} ({} TEXT)", sql::quote_qualified({"db", schema, table}),
-                          sql::quote_identifier(column)),
-              fmt::format("INSERT INTO {} VALUES ('a'), ('b')",
-                          sql::quote_qualified({"db", schema, table}))});
+      input,
+      {"CREATE TABLE db.public.keep (a INTEGER)", "INSERT INTO db.public.keep VALUES (1), (2), (3)",
+       fmt::format("CREATE SCHEMA {}", sql::quote_qualified({"db", schema})),
+       fmt::format("CREATE TABLE {} ({} TEXT)", sql::quote_qualified({"db", schema, table}),
+                   sql::quote_identifier(column)),
+       fmt::format("INSERT INTO {} VALUES ('a'), ('b')",
+                   sql::quote_qualified({"db", schema, table}))});
   const auto counts = testing::table_counts(input);
   ASSERT_EQ(counts, (std::vector<std::string>{"public.keep=3", schema + "." + table + "=2"}));
 

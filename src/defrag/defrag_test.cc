@@ -35,8 +35,9 @@ TEST(Defragment, FragmentedFileShrinksWithEqualRowCountsAndUntouchedInput) {
   const auto before = testing::read_bytes(input);
 
   std::vector<std::string> seen;
-  const auto report = defragment({input, out / "compact.hyper", false, std::nullopt, false, std::nullopt},
-                                 [&](const TableResult& table) { seen.push_back(table.name); });
+  const auto report =
+      defragment({input, out / "compact.hyper", false, std::nullopt, false, std::nullopt},
+                 [&](const TableResult& table) { seen.push_back(table.name); });
 
   EXPECT_EQ(testing::read_bytes(input), before) << "the input's bytes changed";
   EXPECT_EQ(report.size_before, before.size());
@@ -99,7 +100,8 @@ TEST(Defragment, TableauSampleFilesKeepEveryTableAndRow) {
     testing::ScratchDir dir;
     fs::copy_file(*fixtures / name, dir / name);
     fs::permissions(dir / name, fs::perms::owner_read | fs::perms::owner_write);
-    const auto report = defragment({dir / name, std::nullopt, false, std::nullopt, false, std::nullopt});
+    const auto report =
+        defragment({dir / name, std::nullopt, false, std::nullopt, false, std::nullopt});
     const auto output = dir / (fs::path(name).stem().string() + ".new.hyper");
     EXPECT_EQ(report.output, output);
     const auto expected = testing::table_counts(dir / name);
@@ -114,11 +116,13 @@ TEST(Defragment, RefusesToOverwriteWithoutForce) {
   testing::ScratchDir dir;
   fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
   testing::write_bytes(dir / "out.hyper", "precious");
-  EXPECT_EQ(failure_code({dir / "in.hyper", dir / "out.hyper", false, std::nullopt, false, std::nullopt}),
-            ExitCode::bad_output);
+  EXPECT_EQ(
+      failure_code({dir / "in.hyper", dir / "out.hyper", false, std::nullopt, false, std::nullopt}),
+      ExitCode::bad_output);
   EXPECT_EQ(testing::read_bytes(dir / "out.hyper"), "precious");
 
-  const auto report = defragment({dir / "in.hyper", dir / "out.hyper", true, std::nullopt, false, std::nullopt});
+  const auto report =
+      defragment({dir / "in.hyper", dir / "out.hyper", true, std::nullopt, false, std::nullopt});
   EXPECT_EQ(testing::table_counts(dir / "out.hyper"), testing::table_counts(dir / "in.hyper"));
   EXPECT_EQ(testing::unexpected_files(dir.path(), {"in.hyper", "out.hyper"}),
             std::vector<std::string>{});
@@ -130,7 +134,8 @@ TEST(Defragment, RefusesTheInputAsOutputUnderAnyName) {
   fs::create_symlink(dir / "in.hyper", dir / "link.hyper");
   const auto before = testing::read_bytes(dir / "in.hyper");
   for (const auto& output : {dir / "in.hyper", dir / "link.hyper", dir / "." / "in.hyper"}) {
-    EXPECT_EQ(failure_code({dir / "in.hyper", output, true, std::nullopt, false, std::nullopt}), ExitCode::bad_output)
+    EXPECT_EQ(failure_code({dir / "in.hyper", output, true, std::nullopt, false, std::nullopt}),
+              ExitCode::bad_output)
         << output;
   }
   EXPECT_EQ(testing::read_bytes(dir / "in.hyper"), before);

@@ -40,8 +40,7 @@ void check_backup_path(const std::filesystem::path& input, const FileState& inpu
 // Gives the copy the input's permission bits and, with adopt_owner, its
 // owner and group (as far as this process may: a non-root user keeps its own
 // uid). Throws hyperdefrag::Error naming the copy.
-void adopt_permissions(const std::filesystem::path& copy, const FileState& input,
-                       bool adopt_owner);
+void adopt_permissions(const std::filesystem::path& copy, const FileState& input, bool adopt_owner);
 
 // The in-place swap (docs/SAFETY.md has the numbered steps and why):
 // takes an exclusive flock on the input so that no Hyper process can attach

@@ -17,10 +17,10 @@ constexpr const char* kCopyAlias = "verify_database";
 }
 
 std::string describe(const catalog::Column& column) {
-  return fmt::format("{} {}{}{}", sql::quote_identifier(column.name), column.type,
-                     column.collation ? " COLLATE " + sql::quote_identifier(*column.collation)
-                                      : std::string(),
-                     column.not_null ? " NOT NULL" : "");
+  return fmt::format(
+      "{} {}{}{}", sql::quote_identifier(column.name), column.type,
+      column.collation ? " COLLATE " + sql::quote_identifier(*column.collation) : std::string(),
+      column.not_null ? " NOT NULL" : "");
 }
 
 void compare_catalogs(const catalog::Catalog& source, const catalog::Catalog& copied,
@@ -34,8 +34,8 @@ void compare_catalogs(const catalog::Catalog& source, const catalog::Catalog& co
                               fmt::join(source.schemas, ", ")));
   }
   if (copied.tables.size() != source.tables.size()) {
-    differs(copy, fmt::format("{} tables instead of {}", copied.tables.size(),
-                              source.tables.size()));
+    differs(copy,
+            fmt::format("{} tables instead of {}", copied.tables.size(), source.tables.size()));
   }
   for (std::size_t i = 0; i < source.tables.size(); ++i) {
     const auto& want = source.tables[i];
@@ -46,8 +46,8 @@ void compare_catalogs(const catalog::Catalog& source, const catalog::Catalog& co
                                 sql::quote_qualified({got.schema, got.name}), name));
     }
     if (got.columns.size() != want.columns.size()) {
-      differs(copy, fmt::format("table {} has {} columns instead of {}", name,
-                                got.columns.size(), want.columns.size()));
+      differs(copy, fmt::format("table {} has {} columns instead of {}", name, got.columns.size(),
+                                want.columns.size()));
     }
     for (std::size_t c = 0; c < want.columns.size(); ++c) {
       if (describe(got.columns[c]) != describe(want.columns[c])) {

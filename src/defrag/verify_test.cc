@@ -38,9 +38,9 @@ std::string verify(const fs::path& input, const fs::path& copy) {
   return failure;
 }
 
-const std::vector<std::string> kInput = {
-    "CREATE SCHEMA db.s", "CREATE TABLE db.s.t (a INTEGER NOT NULL, b TEXT)",
-    "INSERT INTO db.s.t VALUES (1, 'x'), (2, 'y'), (3, NULL)"};
+const std::vector<std::string> kInput = {"CREATE SCHEMA db.s",
+                                         "CREATE TABLE db.s.t (a INTEGER NOT NULL, b TEXT)",
+                                         "INSERT INTO db.s.t VALUES (1, 'x'), (2, 'y'), (3, NULL)"};
 
 TEST(VerifyCopy, AcceptsAnEqualCopy) {
   testing::ScratchDir dir;
@@ -64,18 +64,19 @@ TEST(VerifyCopy, RefusesAMissingRow) {
 TEST(VerifyCopy, RefusesAnotherColumnTypeOrNullability) {
   testing::ScratchDir dir;
   const auto input = make_database(dir, "in.hyper", kInput);
-  const auto bigint = make_database(
-      dir, "bigint.hyper",
-      {"CREATE SCHEMA db.s", "CREATE TABLE db.s.t (a BIGINT NOT NULL, b TEXT)",
-       "INSERT INTO db.s.t VALUES (1, 'x'), (2, 'y'), (3, NULL)"});
-  EXPECT_NE(verify(input, bigint).find("has column \"a\" bigint NOT NULL where \"a\" integer NOT "
-                                       "NULL was expected"),
+  const auto bigint =
+      make_database(dir, "bigint.hyper",
+                    {"CREATE SCHEMA db.s", "CREATE TABLE db.s.t (a BIGINT NOT NULL, b TEXT)",
+                     "INSERT INTO db.s.t VALUES (1, 'x'), (2, 'y'), (3, NULL)"});
+  EXPECT_NE(verify(input, bigint)
+                .find("has column \"a\" bigint NOT NULL where \"a\" integer NOT "
+                      "NULL was expected"),
             std::string::npos)
       << verify(input, bigint);
-  const auto nullable = make_database(
-      dir, "nullable.hyper",
-      {"CREATE SCHEMA db.s", "CREATE TABLE db.s.t (a INTEGER, b TEXT)",
-       "INSERT INTO db.s.t VALUES (1, 'x'), (2, 'y'), (3, NULL)"});
+  const auto nullable =
+      make_database(dir, "nullable.hyper",
+                    {"CREATE SCHEMA db.s", "CREATE TABLE db.s.t (a INTEGER, b TEXT)",
+                     "INSERT INTO db.s.t VALUES (1, 'x'), (2, 'y'), (3, NULL)"});
   EXPECT_NE(verify(input, nullable), "");
 }
 

@@ -14,8 +14,8 @@ namespace hyperdefrag {
 std::uintmax_t free_bytes(const std::filesystem::path& dir) {
   struct statvfs info {};
   if (statvfs(dir.c_str(), &info) != 0) {
-    throw Error(ExitCode::internal, fmt::format("{}: cannot read its free space: {}",
-                                                dir.string(), std::strerror(errno)));
+    throw Error(ExitCode::internal, fmt::format("{}: cannot read its free space: {}", dir.string(),
+                                                std::strerror(errno)));
   }
   return static_cast<std::uintmax_t>(info.f_bavail) * info.f_frsize;
 }

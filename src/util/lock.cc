@@ -20,15 +20,14 @@ namespace {
 
 [[noreturn]] void held_by_other_program(const std::filesystem::path& path, Access access,
                                         bool writer) {
-  const char* what = writer ? "another program has it open for writing"
-                            : "another program has it open";
-  throw Error(ExitCode::busy,
-              fmt::format("{}: {} (a Hyper process holds its lock, e.g. Tableau or a Hyper API "
-                          "program){}; close it there and try again",
-                          path.string(), what,
-                          access == Access::replace && !writer
-                              ? ", so it cannot be replaced now"
-                              : ""));
+  const char* what =
+      writer ? "another program has it open for writing" : "another program has it open";
+  throw Error(
+      ExitCode::busy,
+      fmt::format("{}: {} (a Hyper process holds its lock, e.g. Tableau or a Hyper API "
+                  "program){}; close it there and try again",
+                  path.string(), what,
+                  access == Access::replace && !writer ? ", so it cannot be replaced now" : ""));
 }
 
 }  // namespace
@@ -40,8 +39,8 @@ RunLock::RunLock(const std::filesystem::path& path) {
     key = fmt::format("hyperdefrag/file/{}:{}", info.st_dev, info.st_ino);
   } else {
     std::error_code error;
-    auto dir = std::filesystem::weakly_canonical(std::filesystem::absolute(path).parent_path(),
-                                                 error);
+    auto dir =
+        std::filesystem::weakly_canonical(std::filesystem::absolute(path).parent_path(), error);
     const auto full = (dir / path.filename()).string();
     key = fmt::format("hyperdefrag/path/{:016x}", std::hash<std::string>{}(full));
   }
