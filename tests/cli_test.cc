@@ -33,6 +33,10 @@ TEST(Cli, HelpShowsTheSamplesInterface) {
   EXPECT_TRUE(contains(result.out, "-o,--output-hyper-file-path"));
   EXPECT_TRUE(contains(result.out, "--force"));
   EXPECT_TRUE(contains(result.out, "Exit codes"));
+  EXPECT_TRUE(contains(result.out, "--in-place"));
+  EXPECT_TRUE(contains(result.out, "--backup"));
+  EXPECT_TRUE(contains(result.out, "8 not enough disk space")) << result.out;
+  EXPECT_TRUE(contains(result.out, "9 file in use")) << result.out;
 }
 
 TEST(Cli, VersionNamesToolAndEngine) {

@@ -54,7 +54,8 @@ int run(int argc, char** argv) {
   CLI::App app{
       "hyperdefrag: write a compacted copy of a Tableau Hyper (.hyper) file.\n"
       "Every schema and table is recreated and its rows copied inside the engine;\n"
-      "the input is opened read-only and never changed."};
+      "the input is opened read-only; with --in-place it is replaced atomically by the\n"
+      "verified copy."};
   app.name("hyperdefrag");
   DefragOptions options;
   std::string input;
@@ -89,8 +90,9 @@ int run(int argc, char** argv) {
   app.footer(
       "Examples:\n"
       "  hyperdefrag Oldfile.hyper                 writes Oldfile.new.hyper beside it\n"
-      "  hyperdefrag -o Newfile.hyper Oldfile.hyper\n\n"
-      "  hyperdefrag --in-place --backup Oldfile.hyper   replace it, keep Oldfile.bak.hyper\n\n"
+      "  hyperdefrag -o Newfile.hyper Oldfile.hyper\n"
+      "  hyperdefrag --in-place --backup Oldfile.hyper\n"
+      "                                            replaces it, keeps Oldfile.bak.hyper\n\n"
       "Exit codes: 0 success, 2 bad options, 3 bad input, 4 bad output path,\n"
       "5 engine problem, 6 copy failed, 7 copy does not match the input,\n"
       "8 not enough disk space, 9 file in use by another program or run,\n"
