@@ -1,6 +1,7 @@
 // Safety of the hyperdefrag binary on every fault (docs/SAFETY.md has the
 // table these tests fill): in-place replacement, signals, a dying engine, a
 // full disk, concurrent runs, leftovers of killed runs, hostile names.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -82,6 +83,45 @@ TEST(InPlace, ReplacesTheInputKeepingPermissionsAndABackup) {
   EXPECT_EQ(testing::table_counts(dir / "in.bak.hyper"), counts);
   EXPECT_EQ(testing::unexpected_files(dir.path(), {"in.hyper", "in.bak.hyper"}),
             std::vector<std::string>{});
+}
+
+// In place through a symlink: the file it points to is replaced, the link
+// stays a link.
+TEST(InPlace, ThroughASymlinkReplacesTheTargetAndKeepsTheLink) {
+  testing::ScratchDir dir;
+  fs::create_directory(dir / "data");
+  fs::copy_file(testing::fragmented_fixture(), dir / "data" / "in.hyper");
+  const auto counts = testing::table_counts(dir / "data" / "in.hyper");
+  fs::create_symlink(dir / "data" / "in.hyper", dir / "link.hyper");
+
+  const auto result = run_hyperdefrag({"--in-place", (dir / "link.hyper").string()});
+
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(fs::is_symlink(dir / "link.hyper"));
+  EXPECT_LT(fs::file_size(dir / "data" / "in.hyper"),
+            fs::file_size(testing::fragmented_fixture()) / 2);
+  EXPECT_EQ(testing::table_counts(dir / "data" / "in.hyper"), counts);
+  EXPECT_EQ(testing::unexpected_files(dir.path(), {"data", "link.hyper"}),
+            std::vector<std::string>{});
+  EXPECT_EQ(testing::unexpected_files(dir / "data", {"in.hyper"}), std::vector<std::string>{});
+}
+
+// Another program writes the input while it is being copied in place (here:
+// its modification time changes): the swap is refused with exit 9, the copy
+// discarded, the input left as that program made it.
+TEST(InPlace, InputChangedDuringTheCopyIsNotReplaced) {
+  testing::ScratchDir dir;
+  fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
+  const auto before = testing::read_bytes(dir / "in.hyper");
+  testing::RunningTool tool({"--in-place", (dir / "in.hyper").string()});
+  ASSERT_TRUE(wait_for_temporary(dir.path(), 10'000));
+  ASSERT_EQ(utimensat(AT_FDCWD, (dir / "in.hyper").c_str(), nullptr, 0), 0);  // "touch"
+  const auto result = tool.wait();
+  if (result.exit_code == 0) GTEST_SKIP() << "the swap happened before the input was touched";
+  EXPECT_EQ(result.exit_code, 9) << result.err;
+  EXPECT_TRUE(contains(result.err, "changed while it was being copied")) << result.err;
+  EXPECT_EQ(testing::read_bytes(dir / "in.hyper"), before);
+  EXPECT_EQ(testing::unexpected_files(dir.path(), {"in.hyper"}), std::vector<std::string>{});
 }
 
 // SIGTERM mid-copy in place: exit 143, the engine stops, the temporary copy

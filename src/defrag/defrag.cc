@@ -210,6 +210,8 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
   // Absolute paths: the engine's working directory is not ours to rely on,
   // and the engine names attached databases by the path it was given.
   report.input = fs::absolute(options.input).lexically_normal();
+  // In place through a symlink: replace the file it points to, keep the link.
+  if (options.in_place) report.input = fs::weakly_canonical(report.input);
   report.output =
       options.in_place
           ? report.input
@@ -253,6 +255,7 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
                                   sql::quote_identifier(report.input.string()),
                                   sql::quote_identifier(kInputAlias)));
     } catch (const sql::SqlError& error) {
+      if (error.sqlstate().rfind("08", 0) == 0) throw;  // the engine, not the file
       explain_attach_failure(report.input, error);
     }
     const auto source = catalog::read_catalog(connection, kInputAlias, report.input.string());
