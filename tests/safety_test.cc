@@ -270,6 +270,31 @@ TEST(Faults, NextRunRemovesTemporariesOfKilledRuns) {
   EXPECT_EQ(testing::read_bytes(dir / other), "partial");
 }
 
+// The same for real: kill -9 mid-copy leaves the temporary copy (nothing can
+// run in a killed process), the engine exits by itself, and the next run
+// removes the leftover and completes.
+TEST(Faults, TemporaryLeftByKill9IsRemovedByTheNextRun) {
+  testing::ScratchDir dir;
+  fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
+  const auto before = testing::read_bytes(dir / "in.hyper");
+  testing::RunningTool tool({"--in-place", (dir / "in.hyper").string()});
+  const auto engine = testing::child_hyperd(tool.pid(), 10'000);
+  ASSERT_TRUE(engine.has_value());
+  ASSERT_TRUE(wait_for_temporary(dir.path(), 10'000));
+  kill(tool.pid(), SIGKILL);
+  tool.wait();
+  ASSERT_TRUE(testing::wait_gone(*engine, 30'000));
+  const auto left = testing::temporaries_in(dir.path());
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(testing::read_bytes(dir / "in.hyper"), before);
+
+  const auto result = run_hyperdefrag({"--in-place", (dir / "in.hyper").string()});
+
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(contains(result.err, "removed " + left[0].string())) << result.err;
+  EXPECT_EQ(testing::unexpected_files(dir.path(), {"in.hyper"}), std::vector<std::string>{});
+}
+
 // Names that would be SQL if pasted into a statement are copied as names, and
 // nothing else happens: every table is there with its rows.
 TEST(Security, HostileNamesAreCopiedExactlyAndNothingElseHappens) {
