@@ -101,7 +101,10 @@ TEST_P(CliBadInput, FailsCleanly) {
     // Root ignores permissions: run the tool as nobody, in a directory it can
     // enter but not write.
     const auto nobody = testing::as_nobody();
-    if (!nobody) GTEST_SKIP() << "cannot run a command as the user nobody here (setpriv)";
+    if (!nobody) {
+      GTEST_SKIP() << "cannot run the tool as the user nobody here (no setpriv, not root, or the "
+                      "build directory is private); as root, permissions are not enforced";
+    }
     prefix = *nobody;
     fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read |
                                     fs::perms::group_exec | fs::perms::others_read |

@@ -90,9 +90,10 @@ std::optional<std::vector<std::string>> as_nobody() {
     if (access(setpriv, X_OK) != 0) continue;
     std::vector<std::string> prefix = {setpriv, "--reuid=nobody", "--regid=nogroup",
                                        "--clear-groups"};
-    // Check that it works here (it needs root, and the user must exist).
+    // Check that it works here (it needs root, the user must exist) and that
+    // nobody may run the binary (the checkout may sit in a private directory).
     std::vector<std::string> probe = prefix;
-    probe.push_back("/bin/true");
+    probe.insert(probe.end(), {"/usr/bin/test", "-x", HYPERDEFRAG_BINARY});
     std::vector<char*> raw;
     for (auto& arg : probe) raw.push_back(arg.data());
     raw.push_back(nullptr);

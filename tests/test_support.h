@@ -59,7 +59,8 @@ RunResult run_hyperdefrag(const std::vector<std::string>& args,
                           const std::vector<std::string>& prefix = {});
 
 // A prefix that runs a command as the unprivileged user nobody (setpriv,
-// from util-linux), or nothing if that is not possible here. The tests run
+// from util-linux), or nothing if that is not possible here (or if nobody
+// cannot run the hyperdefrag binary where it was built). The tests run
 // as root, which ignores file permissions; permission tests need this.
 std::optional<std::vector<std::string>> as_nobody();
 
