@@ -124,9 +124,13 @@ TEST(InPlace, InputChangedDuringTheCopyIsNotReplaced) {
   EXPECT_EQ(testing::unexpected_files(dir.path(), {"in.hyper"}), std::vector<std::string>{});
 }
 
-// SIGTERM mid-copy in place: exit 143, the engine stops, the temporary copy
-// is removed and the input is byte-identical.
-TEST(InPlace, SigtermLeavesTheInputAndNothingElse) {
+// SIGTERM or SIGHUP (a closed terminal) mid-copy in place: exit 128 +
+// signal, the engine stops, the temporary copy is removed and the input is
+// byte-identical.
+class InPlaceSignal : public ::testing::TestWithParam<int> {};
+
+TEST_P(InPlaceSignal, LeavesTheInputAndNothingElse) {
+  const int signal_number = GetParam();
   testing::ScratchDir dir;
   fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
   const auto before = testing::read_bytes(dir / "in.hyper");
@@ -134,15 +138,20 @@ TEST(InPlace, SigtermLeavesTheInputAndNothingElse) {
   const auto engine = testing::child_hyperd(tool.pid(), 10'000);
   ASSERT_TRUE(engine.has_value());
   ASSERT_TRUE(wait_for_temporary(dir.path(), 10'000));  // the copy has begun
-  kill(tool.pid(), SIGTERM);
+  kill(tool.pid(), signal_number);
   const auto result = tool.wait();
   if (result.exit_code == 0) GTEST_SKIP() << "the copy finished before the signal arrived";
-  EXPECT_EQ(result.exit_code, 143) << result.err;
-  EXPECT_TRUE(contains(result.err, "interrupted by SIGTERM")) << result.err;
+  EXPECT_EQ(result.exit_code, 128 + signal_number) << result.err;
+  EXPECT_TRUE(
+      contains(result.err, fmt::format("interrupted by SIG{}", sigabbrev_np(signal_number))))
+      << result.err;
   EXPECT_TRUE(testing::wait_gone(*engine, 5'000));
   EXPECT_EQ(testing::unexpected_files(dir.path(), {"in.hyper"}), std::vector<std::string>{});
   EXPECT_EQ(testing::read_bytes(dir / "in.hyper"), before);
 }
+
+INSTANTIATE_TEST_SUITE_P(TermAndHup, InPlaceSignal, ::testing::Values(SIGTERM, SIGHUP),
+                         [](const auto& info) { return std::string(sigabbrev_np(info.param)); });
 
 // hyperd dies (SIGKILL) while the copy is written: exit 5, the message says
 // so and names the engine log, which only its owner can read; the partial copy

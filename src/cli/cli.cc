@@ -96,7 +96,7 @@ int run(int argc, char** argv) {
       "Exit codes: 0 success, 2 bad options, 3 bad input, 4 bad output path,\n"
       "5 engine problem, 6 copy failed, 7 copy does not match the input,\n"
       "8 not enough disk space, 9 file in use by another program or run,\n"
-      "130/143 interrupted (SIGINT/SIGTERM).");
+      "129/130/143 interrupted (SIGHUP/SIGINT/SIGTERM).");
 
   try {
     app.parse(argc, argv);

@@ -135,6 +135,7 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
   sigemptyset(&defaults);
   sigaddset(&defaults, SIGINT);
   sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGHUP);
   sigaddset(&defaults, SIGPIPE);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
   // hyperd creates databases with mode 0640 and its log with 0660; with this

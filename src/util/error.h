@@ -21,6 +21,7 @@ enum class ExitCode : int {
   no_space = 8,      // not enough free disk space for the copy
   busy = 9,          // another program (or hyperdefrag run) has the file open
   some_failed = 10,  // several files were given and at least one failed
+  interrupted_hup = 129,
   interrupted_int = 130,
   interrupted_term = 143,
 };
