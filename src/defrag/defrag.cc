@@ -302,7 +302,7 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
     sync_path(temp.path());
 
     // 8. Verify the copy as it is on disk, then let the input go.
-    verify_copy(connection, source, kInputAlias, temp.path());
+    verify_copy(connection, source, kInputAlias, report.input, temp.path());
     connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kInputAlias)));
   } catch (const sql::SqlError& error) {
     explain_copy_failure(error, engine, report);

@@ -14,12 +14,13 @@ namespace hyperdefrag {
 // same tables with the same columns (name, type, nullability, collation) in
 // the same order, and the same number of rows in every table. The copy is
 // attached read-only for the check and detached again, so this sees the bytes
-// on disk. Throws hyperdefrag::Error (ExitCode::verify_failed) naming the copy
-// and the first difference.
+// on disk. Throws hyperdefrag::Error (ExitCode::verify_failed) naming the
+// input (whose path is `input`) and the first difference.
 //
 // This is the minimum checked before any swap; a full comparison of the rows
 // (--verify) can replace the body.
 void verify_copy(sql::Connection& connection, const catalog::Catalog& source,
-                 const std::string& source_alias, const std::filesystem::path& copy);
+                 const std::string& source_alias, const std::filesystem::path& input,
+                 const std::filesystem::path& copy);
 
 }  // namespace hyperdefrag
