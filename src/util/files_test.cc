@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "sql/quote.h"
 #include "test_support.h"
 #include "util/error.h"
 #include "util/stale_temps.h"
@@ -51,6 +52,23 @@ TEST(TempFile, CommitWithoutReplaceKeepsAFileThatAppeared) {
   temp.commit(Replace::yes);
   EXPECT_EQ(testing::read_bytes(dir / "out.hyper"), "new");
   EXPECT_EQ(testing::unexpected_files(dir.path(), {"out.hyper"}), std::vector<std::string>{});
+}
+
+// A temporary that a hyperd has attached is in use, whatever its pid says
+// (a run in another pid namespace on a shared volume).
+TEST(StaleTemporaries, OneAttachedByAnEngineIsKept) {
+  testing::ScratchDir dir;
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  const auto busy = dir / (".b.hyper.hyperdefrag-" + std::to_string(dead) + "-0.tmp.hyper");
+  auto connection = testing::connect();
+  connection.exec("CREATE DATABASE " + sql::quote_identifier(busy.string()));
+  connection.exec("ATTACH DATABASE " + sql::quote_identifier(busy.string()) + " AS busy");
+  EXPECT_TRUE(remove_stale_temporaries(dir.path()).removed.empty());
+  EXPECT_TRUE(fs::exists(busy));
+  connection.exec("DETACH DATABASE busy");
+  EXPECT_EQ(remove_stale_temporaries(dir.path()).removed, std::vector<fs::path>{busy});
 }
 
 TEST(StaleTemporaries, OnlyThoseOfDeadProcessesAreRemoved) {

@@ -14,9 +14,10 @@ struct StaleTemporaries {
 };
 
 // Removes the files in `dir` whose names follow TempFile's pattern
-// (.<name>.hyperdefrag-<pid>-<n>.tmp.hyper) and whose <pid> is no longer a
-// running process. Touches nothing else: not other programs' files, not the
-// temporaries of a run that is still going.
+// (.<name>.hyperdefrag-<pid>-<n>.tmp.hyper), whose <pid> is no longer a
+// running process and which no hyperd has attached (flock probe). Touches
+// nothing else: not other programs' files, not the temporaries of a run that
+// is still going.
 StaleTemporaries remove_stale_temporaries(const std::filesystem::path& dir);
 
 }  // namespace hyperdefrag
