@@ -97,7 +97,8 @@ TEST_P(CliBadInput, FailsCleanly) {
   const std::string name = param.name;
   std::vector<std::string> prefix;  // how the tool is started
   std::unique_ptr<sql::Connection> holder;  // another engine's session, for "held_by_hyperd"
-  if (name == "unreadable" || name == "output_dir_not_writable") {
+  if (name == "unreadable" || name == "output_dir_not_writable" ||
+      name == "in_place_dir_not_writable") {
     // Root ignores permissions: run the tool as nobody, in a directory it can
     // enter but not write.
     const auto nobody = testing::as_nobody();
@@ -110,6 +111,7 @@ TEST_P(CliBadInput, FailsCleanly) {
                                     fs::perms::group_exec | fs::perms::others_read |
                                     fs::perms::others_exec);
     fs::copy_file(testing::fragmented_fixture(), input);
+    if (name == "in_place_dir_not_writable") args = {"--in-place", input.string()};
     fs::permissions(input, name == "unreadable"
                                ? fs::perms::owner_read | fs::perms::owner_write
                                : fs::perms::owner_read | fs::perms::group_read |
@@ -213,6 +215,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"too_new", 3, "written by a newer Hyper than this engine reads"},
                       BadCase{"unreadable", 3, "cannot be read: Permission denied"},
                       BadCase{"output_dir_not_writable", 4, "is not writable: Permission denied"},
+                      BadCase{"in_place_dir_not_writable", 4, "cannot be replaced in place"},
                       BadCase{"output_is_input_relative", 4, "is the input file itself"},
                       BadCase{"held_by_hyperd", 9, "another program has it open for writing"},
                       BadCase{"held_by_hyperd_in_place", 9, "another program has it open"},

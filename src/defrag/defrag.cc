@@ -129,9 +129,9 @@ void check_in_place(const fs::path& input, const FileState& input_state,
                     const std::optional<fs::path>& backup, bool force) {
   const fs::path dir = input.parent_path();
   if (access(dir.c_str(), W_OK) != 0) {
-    input_error(input, fmt::format("cannot be replaced in place: its directory {} is not "
-                                   "writable: {}",
-                                   dir.string(), std::strerror(errno)));
+    output_error(input, fmt::format("cannot be replaced in place: its directory {} is not "
+                                    "writable: {}",
+                                    dir.string(), std::strerror(errno)));
   }
   if (backup) check_backup_path(input, input_state, *backup, force);
 }
