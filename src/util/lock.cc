@@ -92,10 +92,10 @@ void FileLock::probe_flock(Access access) const {
     flock(fd_, LOCK_UN);
     return;
   }
-  if (errno != EWOULDBLOCK) {
-    throw Error(ExitCode::internal,
-                fmt::format("{}: cannot probe its lock: {}", path_.string(), std::strerror(errno)));
-  }
+  // A file system where flock cannot be taken this way (NFS emulates an
+  // exclusive flock with a write lock, refused on a read-only descriptor):
+  // nothing can be told, and hyperd's own lock still guards its attach.
+  if (errno != EWOULDBLOCK) return;
   // Tell a writer from readers: a shared probe fails only against a writer.
   bool writer = true;
   if (access == Access::replace && flock(fd_, LOCK_SH | LOCK_NB) == 0) {
@@ -108,8 +108,9 @@ void FileLock::probe_flock(Access access) const {
 void FileLock::hold_exclusive_flock() {
   if (flocked_) return;
   if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    probe_flock(Access::replace);  // throws with the reason
-    throw Error(ExitCode::busy, fmt::format("{}: cannot lock it", path_.string()));
+    if (errno != EWOULDBLOCK) return;  // cannot be taken here (see probe_flock)
+    probe_flock(Access::replace);      // throws with the reason
+    throw Error(ExitCode::busy, fmt::format("{}: another program has it open", path_.string()));
   }
   flocked_ = true;
 }

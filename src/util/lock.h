@@ -55,12 +55,14 @@ class FileLock {
 
   // Throws hyperdefrag::Error (ExitCode::busy) naming the file if another
   // program holds a flock on it that conflicts with `access` (a hyperd that
-  // has it attached). Takes no lock.
+  // has it attached). Takes no lock. Where the file system refuses the probe
+  // itself (NFS, for an exclusive flock on a read-only file), it passes.
   void probe_flock(Access access) const;
 
   // Takes an exclusive flock on the file, without waiting, and holds it until
   // release_flock() or the object dies: while it is held no hyperd can attach
-  // the file. Throws like probe_flock.
+  // the file. Throws like probe_flock; where the file system refuses the
+  // flock itself, holds nothing and returns.
   void hold_exclusive_flock();
   void release_flock();
 
