@@ -141,6 +141,9 @@ TEST_P(CliBadInput, FailsCleanly) {
     fs::copy_file(testing::fragmented_fixture(), input);
     testing::write_bytes(dir / "in.bak.hyper", "older backup");
     args = {"--in-place", "--backup", input.string()};
+  } else if (name == "backup_without_in_place") {
+    fs::copy_file(testing::fragmented_fixture(), input);
+    args = {"--backup", (dir / "keep.hyper").string(), input.string()};
   } else if (name == "in_place_with_output") {
     fs::copy_file(testing::fragmented_fixture(), input);
     args = {"--in-place", "-o", (dir / "out.hyper").string(), input.string()};
@@ -182,7 +185,8 @@ TEST_P(CliBadInput, FailsCleanly) {
   EXPECT_EQ(result.out, "");
   EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
   EXPECT_TRUE(contains(result.err, param.cause)) << result.err;
-  if (name != "bad_option" && name != "in_place_with_output") {
+  if (name != "bad_option" && name != "in_place_with_output" &&
+      name != "backup_without_in_place") {
     // The file at fault: the output path, the hyperd given, or the input.
     const char* culprit = name == "output_dir_missing" ? "out.hyper" : name == "bad_hyperd" ? "nothing" : "in.";
     EXPECT_TRUE(contains(result.err, culprit)) << result.err;
@@ -220,7 +224,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"held_by_hyperd", 9, "another program has it open for writing"},
                       BadCase{"held_by_hyperd_in_place", 9, "another program has it open"},
                       BadCase{"backup_exists", 4, "already exists"},
-                      BadCase{"in_place_with_output", 2, "--in-place"}),
+                      BadCase{"in_place_with_output", 2, "--in-place"},
+                      BadCase{"backup_without_in_place", 2, "--backup only goes with --in-place"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // Ctrl-C mid-copy: the engine is shut down, the temporary output removed, the

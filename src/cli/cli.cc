@@ -8,7 +8,6 @@
 #include <optional>
 
 #include "defrag/defrag.h"
-#include "defrag/swap.h"
 #include "engine/locate.h"
 #include "sql/interrupt.h"
 #include "sql/quote.h"
@@ -115,19 +114,8 @@ int run(int argc, char** argv) {
     fmt::print(stderr, "hyperdefrag: input is required (see --help)\n");
     return static_cast<int>(ExitCode::usage);
   }
-  if (backup_option->count() > 0 && !options.in_place) {
-    fmt::print(stderr, "hyperdefrag: --backup only goes with --in-place (see --help)\n");
-    return static_cast<int>(ExitCode::usage);
-  }
-  if (options.in_place && !output.empty()) {
-    fmt::print(stderr, "hyperdefrag: --in-place replaces the input; it takes no output path "
-                       "(see --help)\n");
-    return static_cast<int>(ExitCode::usage);
-  }
   options.input = input;
-  if (backup_option->count() > 0) {
-    options.backup = backup.empty() ? default_backup_path(input) : std::filesystem::path(backup);
-  }
+  if (backup_option->count() > 0) options.backup = backup;  // empty: the default path
   if (!output.empty()) options.output = output;
   if (!hyperd.empty()) options.hyperd = hyperd;
 

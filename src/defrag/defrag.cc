@@ -201,11 +201,18 @@ fs::path default_output_path(const fs::path& input) {
   return input.parent_path() / (input.stem().string() + ".new.hyper");
 }
 
+fs::path default_backup_path(const fs::path& input) {
+  return input.parent_path() / (input.stem().string() + ".bak.hyper");
+}
+
 DefragReport defragment(const DefragOptions& options, const TableCallback& on_table) {
   const auto started = Clock::now();
   DefragReport report;
   if (options.in_place && options.output) {
     throw Error(ExitCode::usage, "--in-place writes over the input; it takes no output path");
+  }
+  if (options.backup && !options.in_place) {
+    throw Error(ExitCode::usage, "--backup only goes with --in-place");
   }
   // Absolute paths: the engine's working directory is not ours to rely on,
   // and the engine names attached databases by the path it was given.
@@ -217,8 +224,10 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
           ? report.input
           : fs::absolute(options.output.value_or(default_output_path(options.input)))
                 .lexically_normal();
-  if (options.in_place && options.backup) {
-    report.backup = fs::absolute(*options.backup).lexically_normal();
+  if (options.backup) {
+    report.backup =
+        fs::absolute(options.backup->empty() ? default_backup_path(options.input) : *options.backup)
+            .lexically_normal();
   }
 
   // 1. Preflight: checks, locks, stale temporaries, free space.

@@ -21,7 +21,8 @@ struct DefragOptions {
   // Replace the input with its compacted copy (docs/SAFETY.md); `output`
   // must then be empty.
   bool in_place = false;
-  // With in_place: keep the original under this name (a hard link).
+  // With in_place: keep the original under this name (a hard link); an
+  // empty path means default_backup_path(input).
   std::optional<std::filesystem::path> backup;
 };
 
@@ -54,6 +55,9 @@ using TableCallback = std::function<void(const TableResult&)>;
 
 // The default output path for an input: <dir>/<stem>.new.hyper.
 std::filesystem::path default_output_path(const std::filesystem::path& input);
+
+// The default backup path for --in-place --backup: <dir>/<stem>.bak.hyper.
+std::filesystem::path default_backup_path(const std::filesystem::path& input);
 
 // Runs the whole job. Throws hyperdefrag::Error with the exit code for the
 // cause; on any failure nothing is left behind and the input is untouched

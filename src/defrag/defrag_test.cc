@@ -25,6 +25,10 @@ TEST(DefaultOutputPath, IsStemDotNewBesideTheInput) {
   EXPECT_EQ(default_output_path("x.hyper"), fs::path("x.new.hyper"));
 }
 
+TEST(DefaultBackupPath, IsStemDotBakBesideTheInput) {
+  EXPECT_EQ(default_backup_path("/data/Oldfile.hyper"), fs::path("/data/Oldfile.bak.hyper"));
+}
+
 // The core promise: a fragmented file really shrinks, loses no row, and the
 // input is not changed. Measured when written: 3,000,000 rows inserted, then
 // 60% deleted and some updated; the input is 104,136,704 bytes and the copy

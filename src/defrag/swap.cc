@@ -37,10 +37,6 @@ FileState file_state(const fs::path& path) {
           info.st_mode, info.st_uid, info.st_gid};
 }
 
-fs::path default_backup_path(const fs::path& input) {
-  return input.parent_path() / (input.stem().string() + ".bak.hyper");
-}
-
 void check_backup_path(const fs::path& input, const FileState& input_state, const fs::path& backup,
                        bool force) {
   struct stat info {};

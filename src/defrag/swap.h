@@ -27,9 +27,6 @@ struct FileState {
 // Throws hyperdefrag::Error naming the file.
 FileState file_state(const std::filesystem::path& path);
 
-// The default backup path for --backup: <dir>/<stem>.bak.hyper.
-std::filesystem::path default_backup_path(const std::filesystem::path& input);
-
 // Checks, before any side effect, that `backup` can be made as a hard link
 // of `input`: it is not the input, it does not exist unless `force`, and its
 // directory exists, is writable and is on the input's file system. Throws
