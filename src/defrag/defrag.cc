@@ -173,22 +173,26 @@ bool is_locked_elsewhere(const sql::SqlError& error) {
 // report, after telling whether the engine died.
 [[noreturn]] void explain_copy_failure(const sql::SqlError& error, engine::HyperProcess& engine,
                                        const DefragReport& report) {
-  // A broken connection may be seen before the kernel reports hyperd's exit.
+  // A lost connection is an engine fault even before the kernel reports
+  // hyperd's exit, which for a large engine under load can take seconds.
+  const bool connection_lost = error.sqlstate().rfind("08", 0) == 0;
   const bool engine_died =
-      !engine.running() || (error.sqlstate().rfind("08", 0) == 0 &&
-                            engine.exits_within(std::chrono::seconds(2)));
-  if (!engine_died && is_disk_full(error)) {
+      !engine.running() || (connection_lost && engine.exits_within(std::chrono::seconds(5)));
+  if (!engine_died && !connection_lost && is_disk_full(error)) {
     throw Error(ExitCode::no_space,
                 fmt::format("{}: the disk is full: the engine could not grow the copy ({}); "
                             "the partial copy was removed and {} is untouched",
                             report.output.string(), error.what(), report.input.string()));
   }
   engine.keep_log();
-  if (engine_died) {
+  if (engine_died || connection_lost) {
     throw Error(ExitCode::engine,
-                fmt::format("{}: hyperd stopped unexpectedly during the copy ({}); the partial "
-                            "copy was removed and the input is untouched (engine log: {})",
-                            report.input.string(), error.what(), engine.log_directory().string()));
+                fmt::format("{}: {} during the copy ({}); the partial copy was removed and the "
+                            "input is untouched (engine log: {})",
+                            report.input.string(),
+                            engine_died ? "hyperd stopped unexpectedly"
+                                        : "lost the connection to hyperd",
+                            error.what(), engine.log_directory().string()));
   }
   throw Error(ExitCode::copy_failed,
               fmt::format("{}: {} (statement: {}; engine log: {})", report.input.string(),
