@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <fstream>
+#include <memory>
+#include <optional>
 
+#include "sql/quote.h"
 #include "test_support.h"
 
 namespace hyperdefrag {
@@ -30,6 +33,10 @@ TEST(Cli, HelpShowsTheSamplesInterface) {
   EXPECT_TRUE(contains(result.out, "-o,--output-hyper-file-path"));
   EXPECT_TRUE(contains(result.out, "--force"));
   EXPECT_TRUE(contains(result.out, "Exit codes"));
+  EXPECT_TRUE(contains(result.out, "--in-place"));
+  EXPECT_TRUE(contains(result.out, "--backup"));
+  EXPECT_TRUE(contains(result.out, "8    not enough free disk space")) << result.out;
+  EXPECT_TRUE(contains(result.out, "9    busy: another program has the file open")) << result.out;
 }
 
 TEST(Cli, VersionNamesToolAndEngine) {
@@ -117,7 +124,59 @@ TEST_P(CliBadInput, FailsCleanly) {
   const auto input = dir / "in.hyper";
   std::vector<std::string> args = {input.string()};
   const std::string name = param.name;
-  if (name == "missing") {
+  std::vector<std::string> prefix;  // how the tool is started
+  std::unique_ptr<sql::Connection> holder;  // another engine's session, for "held_by_hyperd"
+  if (name == "unreadable" || name == "output_dir_not_writable" ||
+      name == "in_place_dir_not_writable") {
+    // Root ignores permissions: run the tool as nobody, in a directory it can
+    // enter but not write.
+    const auto nobody = testing::as_nobody();
+    if (!nobody) {
+      GTEST_SKIP() << "cannot run the tool as the user nobody here (no setpriv, not root, or the "
+                      "build directory is private); as root, permissions are not enforced";
+    }
+    prefix = *nobody;
+    fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read |
+                                    fs::perms::group_exec | fs::perms::others_read |
+                                    fs::perms::others_exec);
+    fs::copy_file(testing::fragmented_fixture(), input);
+    if (name == "in_place_dir_not_writable") args = {"--in-place", input.string()};
+    fs::permissions(input, name == "unreadable"
+                               ? fs::perms::owner_read | fs::perms::owner_write
+                               : fs::perms::owner_read | fs::perms::group_read |
+                                     fs::perms::others_read);
+  } else if (name == "too_new") {
+    fs::copy_file(testing::fragmented_fixture(), input);
+    fs::permissions(input, fs::perms::owner_read | fs::perms::owner_write);
+    testing::patch_header_version(input, 5);
+  } else if (name == "output_is_input_relative") {
+    fs::copy_file(testing::fragmented_fixture(), input);
+    args = {"-o", fs::relative(input).string(), input.string(), "--force"};
+  } else if (name == "held_by_hyperd") {
+    // Another Hyper process (the tests' own engine) has the file attached
+    // for writing, as Tableau or a Hyper API program would.
+    fs::copy_file(testing::fragmented_fixture(), input);
+    fs::permissions(input, fs::perms::owner_read | fs::perms::owner_write);
+    holder = std::make_unique<sql::Connection>(testing::shared_engine().endpoint());
+    holder->exec(fmt::format("ATTACH DATABASE {} AS held", sql::quote_identifier(input.string())));
+  } else if (name == "held_by_hyperd_in_place") {
+    // Only reading it there; replacing it would still pull it from under that program.
+    fs::copy_file(testing::fragmented_fixture(), input);
+    holder = std::make_unique<sql::Connection>(testing::shared_engine().endpoint());
+    holder->exec(fmt::format("ATTACH DATABASE {} AS held WITH (access_mode = 'readonly')",
+                             sql::quote_identifier(input.string())));
+    args = {"--in-place", input.string()};
+  } else if (name == "backup_exists") {
+    fs::copy_file(testing::fragmented_fixture(), input);
+    testing::write_bytes(dir / "in.bak.hyper", "older backup");
+    args = {"--in-place", "--backup", input.string()};
+  } else if (name == "backup_without_in_place") {
+    fs::copy_file(testing::fragmented_fixture(), input);
+    args = {"--backup", (dir / "keep.hyper").string(), input.string()};
+  } else if (name == "in_place_with_output") {
+    fs::copy_file(testing::fragmented_fixture(), input);
+    args = {"--in-place", "-o", (dir / "out.hyper").string(), input.string()};
+  } else if (name == "missing") {
     // nothing there
   } else if (name == "directory") {
     fs::create_directory(input);
@@ -149,13 +208,14 @@ TEST_P(CliBadInput, FailsCleanly) {
   const bool input_is_file = fs::is_regular_file(input);
   const auto before = input_is_file ? testing::read_bytes(input) : std::string();
 
-  const auto result = run_hyperdefrag(args);
+  const auto result = run_hyperdefrag(args, prefix);
 
   EXPECT_EQ(result.exit_code, param.exit_code) << result.err;
   EXPECT_EQ(result.out, "");
   EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
   EXPECT_TRUE(contains(result.err, param.cause)) << result.err;
-  if (name != "bad_option") {
+  if (name != "bad_option" && name != "in_place_with_output" &&
+      name != "backup_without_in_place") {
     // The file at fault: the output path, the hyperd given, or the input.
     const char* culprit = name == "output_dir_missing" ? "out.hyper" : name == "bad_hyperd" ? "nothing" : "in.";
     EXPECT_TRUE(contains(result.err, culprit)) << result.err;
@@ -167,6 +227,10 @@ TEST_P(CliBadInput, FailsCleanly) {
   if (name == "output_exists") {
     EXPECT_EQ(testing::read_bytes(dir / "in.new.hyper"), "keep me");
   }
+  if (name == "backup_exists") {
+    EXPECT_EQ(testing::read_bytes(dir / "in.bak.hyper"), "older backup");
+  }
+  if (holder) holder->exec("DETACH DATABASE held");
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -180,7 +244,17 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"output_is_input", 4, "is the input file itself"},
                       BadCase{"output_dir_missing", 4, "does not exist"},
                       BadCase{"bad_option", 2, "no-such-option"},
-                      BadCase{"bad_hyperd", 5, "not an executable file"}),
+                      BadCase{"bad_hyperd", 5, "not an executable file"},
+                      BadCase{"too_new", 3, "written by a newer Hyper than this engine reads"},
+                      BadCase{"unreadable", 3, "cannot be read: Permission denied"},
+                      BadCase{"output_dir_not_writable", 4, "is not writable: Permission denied"},
+                      BadCase{"in_place_dir_not_writable", 4, "cannot be replaced in place"},
+                      BadCase{"output_is_input_relative", 4, "is the input file itself"},
+                      BadCase{"held_by_hyperd", 9, "another program has it open for writing"},
+                      BadCase{"held_by_hyperd_in_place", 9, "another program has it open"},
+                      BadCase{"backup_exists", 4, "already exists"},
+                      BadCase{"in_place_with_output", 2, "--in-place"},
+                      BadCase{"backup_without_in_place", 2, "--backup only goes with --in-place"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // Ctrl-C mid-copy: the engine is shut down, the temporary output removed, the

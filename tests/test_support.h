@@ -41,9 +41,11 @@ struct RunResult {
 };
 
 // The hyperdefrag binary running in the background, its output captured.
+// `prefix` runs it through another command (see as_nobody()).
 class RunningTool {
  public:
-  explicit RunningTool(const std::vector<std::string>& args);
+  explicit RunningTool(const std::vector<std::string>& args,
+                       const std::vector<std::string>& prefix = {});
   pid_t pid() const { return pid_; }
   // Waits for it to exit and returns what it did.
   RunResult wait();
@@ -54,7 +56,17 @@ class RunningTool {
 };
 
 // Runs the hyperdefrag binary with `args` and waits for it.
-RunResult run_hyperdefrag(const std::vector<std::string>& args);
+RunResult run_hyperdefrag(const std::vector<std::string>& args,
+                          const std::vector<std::string>& prefix = {});
+
+// A prefix that runs a command as the unprivileged user nobody (setpriv,
+// from util-linux), or nothing if that is not possible here (or if nobody
+// cannot run the hyperdefrag binary where it was built). The tests run
+// as root, which ignores file permissions; permission tests need this.
+std::optional<std::vector<std::string>> as_nobody();
+
+// Files in `dir` named like hyperdefrag's temporaries.
+std::vector<std::filesystem::path> temporaries_in(const std::filesystem::path& dir);
 
 // The pid of a hyperd whose parent is `parent`, waiting up to `timeout_ms`.
 std::optional<pid_t> child_hyperd(pid_t parent, int timeout_ms);
@@ -67,6 +79,11 @@ void with_attached(const std::filesystem::path& file, const std::vector<std::str
 
 // Every user table of a file with its row count, as "schema.table=count" lines.
 std::vector<std::string> table_counts(const std::filesystem::path& file);
+
+// Rewrites the format version in a copy's header (the 16-bit little-endian
+// word at offset 10 of both 4 KiB header pages, each page sealed by a CRC-32C
+// in its last 4 bytes), to craft a file from a newer Hyper.
+void patch_header_version(const std::filesystem::path& file, int version);
 
 // The file-format version of a file.
 int format_version(const std::filesystem::path& file);

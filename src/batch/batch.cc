@@ -122,6 +122,9 @@ Plan plan(const BatchOptions& options) {
     }
     files.push_back(path);
   }
+  if (options.output && options.defrag.in_place) {
+    throw Error(ExitCode::usage, "--in-place writes over the input; it takes no output path");
+  }
   if (options.output && files.size() + result.rejected.size() > 1) {
     throw Error(ExitCode::usage,
                 fmt::format("-o/--output-hyper-file-path is only valid with one input ({} given)",
@@ -133,9 +136,12 @@ Plan plan(const BatchOptions& options) {
     job.input = fs::absolute(file).lexically_normal();
     if (!seen.insert(job.input).second) continue;
     job.package = package::is_package(job.input);
-    job.output = fs::absolute(options.output.value_or(job.package ? package::default_output_path(file)
-                                                                  : default_output_path(file)))
-                     .lexically_normal();
+    job.output = options.defrag.in_place
+                     ? job.input
+                     : fs::absolute(options.output.value_or(
+                                        job.package ? package::default_output_path(file)
+                                                    : default_output_path(file)))
+                           .lexically_normal();
     result.jobs.push_back(std::move(job));
   }
   return result;
@@ -185,7 +191,7 @@ std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOpt
         } else {
           DefragOptions defrag = options.defrag;
           defrag.input = job.input;
-          defrag.output = job.output;
+          if (!defrag.in_place) defrag.output = job.output;
           const auto report = defragment(defrag, hooks);
           result.input = report.input;
           result.output = report.output;

@@ -42,10 +42,13 @@ constexpr const char* kExitCodes =
     "  5    engine: hyperd not found, did not start, or died\n"
     "  6    the engine refused a statement during the copy\n"
     "  7    the copy did not match the input; it was not kept\n"
+    "  8    not enough free disk space, before the start or while writing\n"
+    "  9    busy: another program has the file open, or another hyperdefrag run\n"
+    "       is working on it\n"
     "  10   several files were given and at least one failed (see the summary)\n"
     "  11   --target-version cannot hold the data (NUMERIC above 18 digits needs 3,\n"
     "       REAL needs 4)\n"
-    "  130, 143  interrupted by SIGINT or SIGTERM";
+    "  129, 130, 143  interrupted by SIGHUP, SIGINT or SIGTERM";
 
 std::string version_text() {
   std::string engine = "hyperd: not found";
@@ -79,6 +82,8 @@ struct DefragSettings {
   std::string report_file;
   std::optional<int> target_version;
   std::string memory_limit;
+  std::string backup;
+  CLI::Option* backup_option = nullptr;
   bool json = false;
   bool dry_run = false;
   bool quiet = false;
@@ -95,8 +100,7 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
   app.name("hyperdefrag");
   app.add_option("input", s.batch.inputs,
                  "the .hyper, .twbx or .tdsx files to defragment; glob patterns and,\n"
-                 "with -r, directories are expanded")
-      ->required();
+                 "with -r, directories are expanded");
   app.add_option("-o,--output-hyper-file-path", s.output,
                  "where to write the compacted copy (only with one input; default:\n"
                  "<stem>.new.hyper or <stem>.new.twbx beside the input)");
@@ -112,6 +116,14 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
   app.add_flag("-q,--quiet", s.quiet, "print only errors");
   app.add_flag("-v,--verbose", s.verbose,
                "also print the engine's log directory (kept) and each statement's time");
+  app.add_flag("--in-place", s.batch.defrag.in_place,
+               "replace each input with its compacted copy, atomically, after comparing\n"
+               "every row (docs/SAFETY.md)");
+  s.backup_option =
+      app.add_option("--backup", s.backup,
+                     "with --in-place: keep the original as PATH (default: <stem>.bak.hyper)")
+          ->expected(0, 1)
+          ->type_name("[PATH]");
   app.add_flag("--verify", s.batch.defrag.verify,
                "compare every row of the copy with the input inside the engine (about\n"
                "1.5x the copy's time); on a difference the copy is not kept");
@@ -144,6 +156,7 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
       "Examples:\n"
       "  hyperdefrag Oldfile.hyper                 writes Oldfile.new.hyper beside it\n"
       "  hyperdefrag -o Newfile.hyper Oldfile.hyper\n"
+      "  hyperdefrag --in-place --backup Oldfile.hyper   replaces it, keeps Oldfile.bak.hyper\n"
       "  hyperdefrag Sales.twbx                    writes Sales.new.twbx\n"
       "  hyperdefrag -r -j 2 /data/extracts        every file under the directory\n"
       "  hyperdefrag --dry-run -r /data/extracts   what would be done, and the space\n"
@@ -161,6 +174,15 @@ int run_defrag(int argc, char** argv) {
     fmt::print(stderr, "hyperdefrag: --quiet and --verbose exclude each other (see --help)\n");
     return static_cast<int>(ExitCode::usage);
   }
+  // "--backup Oldfile.hyper" reads the input as the backup path: take it back.
+  if (s.batch.inputs.empty() && s.backup_option->count() > 0 && !s.backup.empty()) {
+    s.batch.inputs.push_back(std::exchange(s.backup, std::string()));
+  }
+  if (s.batch.inputs.empty()) {
+    fmt::print(stderr, "hyperdefrag: input is required (see --help)\n");
+    return static_cast<int>(ExitCode::usage);
+  }
+  if (s.backup_option->count() > 0) s.batch.defrag.backup = s.backup;  // empty: the default path
   if (!s.output.empty()) s.batch.output = s.output;
   if (!s.hyperd.empty()) s.batch.defrag.hyperd = s.hyperd;
   s.batch.defrag.target_version = s.target_version;
@@ -230,6 +252,12 @@ int run_defrag(int argc, char** argv) {
   };
   observer.on_file_done = [&](std::size_t slot, const report::FileResult& result) {
     if (progress) progress->file_done(slot);
+    if (result.hyper) {
+      for (const auto& removed : result.hyper->removed_temporaries) {
+        console.error(fmt::format("hyperdefrag: removed {}, left by an earlier run that was killed",
+                                  removed.string()));
+      }
+    }
     if (result.ok()) {
       for (const auto& line : report::file_lines(result)) console.line(line);
     } else {

@@ -6,9 +6,15 @@
 //     regular file that starts with Hyper's magic bytes; the output is not
 //     the input (compared by device and inode, so symlinks and relative
 //     paths are caught), does not exist unless --force, and its directory
-//     exists and is writable.
-//  2. Start a private hyperd (engine/hyper_process.h), or use the one the
-//     caller shares between several files (DefragHooks::engine).
+//     exists and is writable; in place, the backup path can be a hard link.
+//     Then lock: a run lock on the input and on the output keeps a second
+//     hyperdefrag run off them, and a flock probe finds another program's
+//     hyperd holding them (util/lock.h). Remove temporaries of
+//     earlier runs that were killed (util/stale_temps.h). Check the free
+//     space in the output directory: about the input's size.
+//  2. Start a private hyperd (engine/hyper_process.h), with umask 077 so
+//     that the temporary copy it creates is readable by the owner only, or
+//     use the one the caller shares between several files (DefragHooks::engine).
 //  3. Attach the input read-only, so that nothing this run does can change
 //     it, and read its catalog and file-format version.
 //  4. Check that the output's format version (the input's, or the one asked
@@ -23,14 +29,20 @@
 //     database-level copy (CREATE DATABASE ... FROM) with the same version
 //     copies the blocks as they are and does not shrink the file
 //     (docs/ENGINE.md has the measurements).
-//  7. Detach the output, so its bytes are on disk. With --verify, attach it
-//     again read-only and prove it equal to the input (verify/verify.h).
-//     Detach everything and stop the engine.
-//  8. fsync the output, rename it to its final name (replacing an existing
-//     file only with --force), fsync the directory.
+//  7. Detach the output, so that its bytes are written, and fsync it.
+//  8. Verify: reopen the copy read-only and compare it with the input
+//     (verify/verify.h): catalogs and row counts always; every row with
+//     --verify or --in-place. Detach the input and stop the engine.
+//  9. Into place (defrag/swap.h): the copy gets the input's permissions; it
+//     is renamed to its final name (never over an existing file unless
+//     --force), or, in place, over the input after taking an exclusive flock
+//     and checking the input is unchanged, keeping the original as a hard
+//     link if --backup; then the directory is fsynced.
 //
 // Disk cost: the output needs at most about the input's size, in the output
-// directory. The input is never opened for writing.
+// directory (in place: the input's directory); a backup costs nothing (it is
+// a second name for the original). The input is never opened for writing.
+// docs/SAFETY.md has every fault and what happens then.
 #include "defrag/defrag.h"
 
 #include <fcntl.h>
@@ -49,12 +61,16 @@
 #include "defrag/copy_rows.h"
 #include "defrag/observe.h"
 #include "defrag/sort_order.h"
+#include "defrag/swap.h"
 #include "engine/hyper_process.h"
 #include "engine/locate.h"
 #include "sql/connection.h"
 #include "sql/quote.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/free_space.h"
+#include "util/lock.h"
+#include "util/stale_temps.h"
 #include "verify/verify.h"
 
 namespace hyperdefrag {
@@ -118,6 +134,34 @@ void check_output(const fs::path& input, const fs::path& output, bool force) {
   }
 }
 
+// Step 1 for --in-place: the copy is written beside the input.
+void check_in_place(const fs::path& input, const FileState& input_state,
+                    const std::optional<fs::path>& backup, bool force) {
+  const fs::path dir = input.parent_path();
+  if (access(dir.c_str(), W_OK) != 0) {
+    output_error(input, fmt::format("cannot be replaced in place: its directory {} is not "
+                                    "writable: {}",
+                                    dir.string(), std::strerror(errno)));
+  }
+  if (backup) check_backup_path(input, input_state, *backup, force);
+}
+
+// hyperd's message when the file system is full: "growing the database file
+// failed" (SQLSTATE 53200 while inserting, 58P01 while creating the database;
+// measured on a full tmpfs, docs/SAFETY.md).
+bool is_disk_full(const sql::SqlError& error) {
+  const auto& message = error.engine_message();
+  return error.sqlstate() == "53100" ||
+         message.find("growing the database file failed") != std::string::npos ||
+         message.find("No space left on device") != std::string::npos;
+}
+
+// hyperd's message for a file another process has locked.
+bool is_locked_elsewhere(const sql::SqlError& error) {
+  return error.sqlstate() == "55006" ||
+         error.engine_message().find("locked by another process") != std::string::npos;
+}
+
 // Turns the engine's refusal to open the input into a message about the file.
 [[noreturn]] void explain_attach_failure(const fs::path& input, const sql::SqlError& error) {
   std::string cause = error.engine_message();
@@ -125,6 +169,12 @@ void check_output(const fs::path& input, const fs::path& output, bool force) {
   if (cause.rfind(prefix, 0) == 0) cause = cause.substr(prefix.size());
   if (error.sqlstate() == "0AS01") {
     input_error(input, fmt::format("written by a newer Hyper than this engine reads: {}", cause));
+  }
+  if (is_locked_elsewhere(error)) {
+    throw Error(ExitCode::busy,
+                fmt::format("{}: another program has it open for writing ({}); close it there "
+                            "and try again",
+                            input.string(), cause));
   }
   input_error(input, fmt::format("cannot be opened as a Hyper database: {}", cause));
 }
@@ -146,6 +196,36 @@ void check_version(const fs::path& input, const catalog::Catalog& source, int ve
   }
 }
 
+// Turns a statement the engine refused during the copy into the error to
+// report, after telling whether the engine died.
+[[noreturn]] void explain_copy_failure(const sql::SqlError& error, engine::HyperProcess& engine,
+                                       const DefragReport& report) {
+  // A lost connection is an engine fault even before the kernel reports
+  // hyperd's exit, which for a large engine under load can take seconds.
+  const bool connection_lost = error.sqlstate().rfind("08", 0) == 0;
+  const bool engine_died =
+      !engine.running() || (connection_lost && engine.exits_within(std::chrono::seconds(5)));
+  if (!engine_died && !connection_lost && is_disk_full(error)) {
+    throw Error(ExitCode::no_space,
+                fmt::format("{}: the disk is full: the engine could not grow the copy ({}); "
+                            "the partial copy was removed and {} is untouched",
+                            report.output.string(), error.what(), report.input.string()));
+  }
+  engine.keep_log();
+  if (engine_died || connection_lost) {
+    throw Error(ExitCode::engine,
+                fmt::format("{}: {} during the copy ({}); the partial copy was removed and the "
+                            "input is untouched (engine log: {})",
+                            report.input.string(),
+                            engine_died ? "hyperd stopped unexpectedly"
+                                        : "lost the connection to hyperd",
+                            error.what(), engine.log_directory().string()));
+  }
+  throw Error(ExitCode::copy_failed,
+              fmt::format("{}: {} (statement: {}; engine log: {})", report.input.string(),
+                          error.what(), error.statement(), engine.log_directory().string()));
+}
+
 }  // namespace
 
 engine::EngineOptions engine_options(const fs::path& hyperd, const DefragOptions& options) {
@@ -158,6 +238,10 @@ fs::path default_output_path(const fs::path& input) {
   return input.parent_path() / (input.stem().string() + ".new.hyper");
 }
 
+fs::path default_backup_path(const fs::path& input) {
+  return input.parent_path() / (input.stem().string() + ".bak.hyper");
+}
+
 DefragReport defragment(const DefragOptions& options, const TableCallback& on_table) {
   DefragHooks hooks;
   hooks.on_table = on_table;
@@ -167,16 +251,48 @@ DefragReport defragment(const DefragOptions& options, const TableCallback& on_ta
 DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) {
   const auto started = Clock::now();
   DefragReport report;
+  if (options.in_place && options.output) {
+    throw Error(ExitCode::usage, "--in-place writes over the input; it takes no output path");
+  }
+  if (options.backup && !options.in_place) {
+    throw Error(ExitCode::usage, "--backup only goes with --in-place");
+  }
   // Absolute paths: the engine's working directory is not ours to rely on,
   // and the engine names attached databases by the path it was given.
   report.input = fs::absolute(options.input).lexically_normal();
+  // In place through a symlink: replace the file it points to, keep the link.
+  if (options.in_place) report.input = fs::weakly_canonical(report.input);
   report.output =
-      fs::absolute(options.output.value_or(default_output_path(options.input))).lexically_normal();
+      options.in_place
+          ? report.input
+          : fs::absolute(options.output.value_or(default_output_path(options.input)))
+                .lexically_normal();
+  if (options.backup) {
+    report.backup =
+        fs::absolute(options.backup->empty() ? default_backup_path(options.input) : *options.backup)
+            .lexically_normal();
+  }
 
-  // 1. Preflight.
+  // 1. Preflight: checks, locks, stale temporaries, free space.
   check_input(report.input);
-  check_output(report.input, report.output, options.force);
-  report.size_before = hyperdefrag::file_size(report.input);
+  const FileState input_state = file_state(report.input);
+  if (options.in_place) {
+    check_in_place(report.input, input_state, report.backup, options.force);
+  } else {
+    check_output(report.input, report.output, options.force);
+  }
+  const RunLock input_run_lock(report.input);
+  std::optional<RunLock> output_run_lock;
+  if (!options.in_place) output_run_lock.emplace(report.output);
+  FileLock input_lock(report.input);
+  input_lock.probe_flock(options.in_place ? Access::replace : Access::read);
+  if (!options.in_place && fs::exists(report.output)) {
+    FileLock(report.output).probe_flock(Access::replace);
+  }
+  const fs::path output_dir = report.output.parent_path();
+  report.removed_temporaries = remove_stale_temporaries(output_dir).removed;
+  report.size_before = input_state.size;
+  if (!options.force) require_free_space(output_dir, report.size_before, report.output);
   const auto hyperd =
       hooks.engine ? std::nullopt : std::optional(engine::locate_hyperd(options.hyperd));
 
@@ -195,6 +311,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
                                   sql::quote_identifier(report.input.string()),
                                   sql::quote_identifier(kInputAlias)));
     } catch (const sql::SqlError& error) {
+      if (error.sqlstate().rfind("08", 0) == 0) throw;  // the engine, not the file
       explain_attach_failure(report.input, error);
     }
     const auto source = catalog::read_catalog(connection, kInputAlias, report.input.string());
@@ -209,6 +326,8 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
                                   sql::quote_identifier(temp.path().string()),
                                   report.version_after));
     } catch (const sql::SqlError& error) {
+      // A lost engine or a full disk is reported as such (explain_copy_failure).
+      if (error.sqlstate().rfind("08", 0) == 0 || is_disk_full(error)) throw;
       throw Error(ExitCode::incompatible_version,
                   fmt::format("{}: cannot write format version {}: {}", report.output.string(),
                               report.version_after, error.engine_message()));
@@ -253,29 +372,33 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
     report.tables = copy_rows(connection, engine.endpoint(), source, target, options.jobs, hooks,
                               row_versions);
 
-    // 7. Detach, so that the output's bytes are on disk; then verify them.
+    // 7. Detach the output, so that its bytes are written, and fsync it.
     connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kOutputAlias)));
+    sync_path(temp.path());
     report.copy_seconds = seconds_since(copy_started);
-    // Every run compares the catalogs and the row counts; --verify (and
-    // --in-place) compares every row.
+
+    // 8. Verify the copy as it is on disk, then let the input go. Every run
+    // compares the catalogs and the row counts; --verify and --in-place
+    // compare every row.
     const auto verify_started = Clock::now();
+    const bool every_row = options.verify || options.in_place;
     verify_copy(connection, source, kInputAlias, report.input, temp.path(), report.version_after,
-                options.verify ? verify::RowCheck::exact : verify::RowCheck::counts);
-    report.verified = options.verify;
+                every_row ? verify::RowCheck::exact : verify::RowCheck::counts);
+    report.verified = every_row;
     report.verify_seconds = seconds_since(verify_started);
     connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kInputAlias)));
   } catch (const sql::SqlError& error) {
-    engine.keep_log();
-    const bool engine_died = !engine.running();
-    throw Error(engine_died ? ExitCode::engine : ExitCode::copy_failed,
-                fmt::format("{}: {}{} (statement: {}; engine log: {})", report.input.string(),
-                            engine_died ? "hyperd stopped unexpectedly: " : "",
-                            error.what(), error.statement(), engine.log_directory().string()));
+    explain_copy_failure(error, engine, report);
   }
   if (own_engine) own_engine->stop();
 
-  // 8. Into place.
-  temp.commit();
+  // 9. Into place.
+  adopt_permissions(temp.path(), input_state, options.in_place);
+  if (options.in_place) {
+    replace_in_place(temp, input_lock, input_state, report.backup, options.force);
+  } else {
+    temp.commit(options.force ? Replace::yes : Replace::no);
+  }
   report.size_after = hyperdefrag::file_size(report.output);
   report.seconds = seconds_since(started);
   return report;

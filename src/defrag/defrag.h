@@ -24,6 +24,12 @@ struct DefragOptions {
   bool force = false;
   // The hyperd to use; see engine/locate.h for how one is found otherwise.
   std::optional<std::filesystem::path> hyperd;
+  // Replace the input with its compacted copy (docs/SAFETY.md); `output`
+  // must then be empty.
+  bool in_place = false;
+  // With in_place: keep the original under this name (a hard link); an
+  // empty path means default_backup_path(input).
+  std::optional<std::filesystem::path> backup;
   // Write this file-format version instead of the input's.
   std::optional<int> target_version;
   // Prove, after the copy, that the output holds exactly the input's catalog
@@ -59,6 +65,11 @@ struct DefragReport {
   double copy_seconds = 0;    // creating the tables and copying the rows
   double verify_seconds = 0;  // checking the copy (counts always, rows with --verify)
   double seconds = 0;         // the whole run
+  // Where the original was kept (in place with a backup).
+  std::optional<std::filesystem::path> backup;
+  // Temporary files of earlier, killed runs found in the output directory
+  // and removed (their pid was no longer running).
+  std::vector<std::filesystem::path> removed_temporaries;
 };
 
 // A table about to be copied (for progress displays).
@@ -93,8 +104,12 @@ engine::EngineOptions engine_options(const std::filesystem::path& hyperd,
 // The default output path for an input: <dir>/<stem>.new.hyper.
 std::filesystem::path default_output_path(const std::filesystem::path& input);
 
+// The default backup path for --in-place --backup: <dir>/<stem>.bak.hyper.
+std::filesystem::path default_backup_path(const std::filesystem::path& input);
+
 // Runs the whole job. Throws hyperdefrag::Error with the exit code for the
-// cause; on any failure nothing is left behind and the input is untouched.
+// cause; on any failure nothing is left behind and the input is untouched
+// (docs/SAFETY.md lists every fault and what happens).
 DefragReport defragment(const DefragOptions& options, const TableCallback& on_table = {});
 DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks);
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 
@@ -27,6 +28,10 @@ TEST(DefaultOutputPath, IsStemDotNewBesideTheInput) {
   EXPECT_EQ(default_output_path("x.hyper"), fs::path("x.new.hyper"));
 }
 
+TEST(DefaultBackupPath, IsStemDotBakBesideTheInput) {
+  EXPECT_EQ(default_backup_path("/data/Oldfile.hyper"), fs::path("/data/Oldfile.bak.hyper"));
+}
+
 // The core promise: a fragmented file really shrinks, loses no row, and the
 // input is not changed. Measured when written: 3,000,000 rows inserted, then
 // 60% deleted and some updated; the input is 104,136,704 bytes and the copy
@@ -37,8 +42,9 @@ TEST(Defragment, FragmentedFileShrinksWithEqualRowCountsAndUntouchedInput) {
   const auto before = testing::read_bytes(input);
 
   std::vector<std::string> seen;
-  const auto report = defragment({input, out / "compact.hyper", false, std::nullopt},
-                                 [&](const TableResult& table) { seen.push_back(table.name); });
+  const auto report =
+      defragment({input, out / "compact.hyper", false, std::nullopt, false, std::nullopt},
+                 [&](const TableResult& table) { seen.push_back(table.name); });
 
   EXPECT_EQ(testing::read_bytes(input), before) << "the input's bytes changed";
   EXPECT_EQ(report.size_before, before.size());
@@ -52,6 +58,28 @@ TEST(Defragment, FragmentedFileShrinksWithEqualRowCountsAndUntouchedInput) {
   EXPECT_EQ(testing::unexpected_files(out.path(), {"compact.hyper"}), std::vector<std::string>{});
 }
 
+// The temporary copy is readable by its owner only while it is written
+// (hyperd alone would make it 0640); the finished copy gets the input's mode.
+TEST(Defragment, TemporaryCopyIsOwnerOnlyAndTheResultGetsTheInputsMode) {
+  testing::ScratchDir dir;
+  const auto input = dir / "in.hyper";
+  fs::copy_file(testing::fragmented_fixture(), input);
+  ASSERT_EQ(chmod(input.c_str(), 0644), 0);
+  std::vector<unsigned> temporary_modes;
+  defragment({input, dir / "out.hyper", false, std::nullopt, false, std::nullopt},
+             [&](const TableResult&) {
+               for (const auto& temp : testing::temporaries_in(dir.path())) {
+                 struct stat info {};
+                 stat(temp.c_str(), &info);
+                 temporary_modes.push_back(info.st_mode & 0777);
+               }
+             });
+  EXPECT_EQ(temporary_modes, std::vector<unsigned>{0600});
+  struct stat info {};
+  ASSERT_EQ(stat((dir / "out.hyper").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0644u);
+}
+
 TEST(Defragment, KeepsTheFormatVersion) {
   testing::ScratchDir dir;
   for (int version : {0, 2, 3, 4}) {
@@ -63,7 +91,7 @@ TEST(Defragment, KeepsTheFormatVersion) {
     testing::with_attached(input, {"CREATE TABLE db.public.t (a INTEGER)",
                                    "INSERT INTO db.public.t VALUES (1), (2)"});
     const auto output = dir / fmt::format("v{}.new.hyper", version);
-    const auto report = defragment({input, output, false, std::nullopt});
+    const auto report = defragment({input, output, false, std::nullopt, false, std::nullopt});
     EXPECT_EQ(report.version_before, version);
     EXPECT_EQ(report.version_after, version);
     EXPECT_EQ(testing::format_version(output), version);
@@ -79,7 +107,8 @@ TEST(Defragment, TableauSampleFilesKeepEveryTableAndRow) {
     testing::ScratchDir dir;
     fs::copy_file(*fixtures / name, dir / name);
     fs::permissions(dir / name, fs::perms::owner_read | fs::perms::owner_write);
-    const auto report = defragment({dir / name, std::nullopt, false, std::nullopt});
+    const auto report =
+        defragment({dir / name, std::nullopt, false, std::nullopt, false, std::nullopt});
     const auto output = dir / (fs::path(name).stem().string() + ".new.hyper");
     EXPECT_EQ(report.output, output);
     const auto expected = testing::table_counts(dir / name);
@@ -94,11 +123,13 @@ TEST(Defragment, RefusesToOverwriteWithoutForce) {
   testing::ScratchDir dir;
   fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
   testing::write_bytes(dir / "out.hyper", "precious");
-  EXPECT_EQ(failure_code({dir / "in.hyper", dir / "out.hyper", false, std::nullopt}),
-            ExitCode::bad_output);
+  EXPECT_EQ(
+      failure_code({dir / "in.hyper", dir / "out.hyper", false, std::nullopt, false, std::nullopt}),
+      ExitCode::bad_output);
   EXPECT_EQ(testing::read_bytes(dir / "out.hyper"), "precious");
 
-  const auto report = defragment({dir / "in.hyper", dir / "out.hyper", true, std::nullopt});
+  const auto report =
+      defragment({dir / "in.hyper", dir / "out.hyper", true, std::nullopt, false, std::nullopt});
   EXPECT_EQ(testing::table_counts(dir / "out.hyper"), testing::table_counts(dir / "in.hyper"));
   EXPECT_EQ(testing::unexpected_files(dir.path(), {"in.hyper", "out.hyper"}),
             std::vector<std::string>{});
@@ -110,7 +141,8 @@ TEST(Defragment, RefusesTheInputAsOutputUnderAnyName) {
   fs::create_symlink(dir / "in.hyper", dir / "link.hyper");
   const auto before = testing::read_bytes(dir / "in.hyper");
   for (const auto& output : {dir / "in.hyper", dir / "link.hyper", dir / "." / "in.hyper"}) {
-    EXPECT_EQ(failure_code({dir / "in.hyper", output, true, std::nullopt}), ExitCode::bad_output)
+    EXPECT_EQ(failure_code({dir / "in.hyper", output, true, std::nullopt, false, std::nullopt}),
+              ExitCode::bad_output)
         << output;
   }
   EXPECT_EQ(testing::read_bytes(dir / "in.hyper"), before);

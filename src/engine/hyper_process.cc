@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -145,9 +146,16 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
   sigemptyset(&defaults);
   sigaddset(&defaults, SIGINT);
   sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGHUP);
   sigaddset(&defaults, SIGPIPE);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
+  // hyperd creates databases with mode 0640 and its log with 0660; with this
+  // umask, inherited by the child, every file it makes (the temporary copy
+  // included) is readable by the owner only. The tool is single-threaded
+  // here, so changing the process-wide umask for the spawn is safe.
+  const mode_t old_umask = umask(077);
   const int spawned = posix_spawn(&pid_, args[0], &actions, &attributes, args.data(), environ);
+  umask(old_umask);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (spawned != 0) {
@@ -215,6 +223,15 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
 
 HyperProcess::~HyperProcess() { stop(); }
 
+bool HyperProcess::exits_within(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (running()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
 bool HyperProcess::running() {
   if (pid_ < 0 || reaped_) return false;
   int status = 0;
@@ -233,22 +250,23 @@ void HyperProcess::stop() {
     callback_fd_ = -1;
   }
   if (pid_ < 0) return;
-  const auto wait_for_exit = [this](std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (running()) {
-      if (Clock::now() >= deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
-  };
-  if (!wait_for_exit(std::chrono::seconds(30))) {
+  if (!exits_within(std::chrono::seconds(30))) {
     kill(pid_, SIGTERM);
-    if (!wait_for_exit(std::chrono::seconds(10))) {
+    if (!exits_within(std::chrono::seconds(10))) {
       kill(pid_, SIGKILL);
-      wait_for_exit(std::chrono::seconds(10));
+      exits_within(std::chrono::seconds(10));
     }
   }
   pid_ = -1;
+  if (dir_ && dir_->kept()) {
+    // A log left behind for a failed run is for its owner only, like the
+    // directory that holds it (hyperd made hyperd.log group-readable).
+    std::error_code error;
+    for (fs::directory_iterator it(dir_->path(), error), end; !error && it != end;
+         it.increment(error)) {
+      chmod(it->path().c_str(), S_IRUSR | S_IWUSR);
+    }
+  }
 }
 
 }  // namespace hyperdefrag::engine

@@ -10,7 +10,11 @@
 //
 // Shut-down (destructor or stop()): close the callback socket, wait for the
 // process, escalate to SIGTERM and then SIGKILL if it does not go. The private
-// directory is removed unless keep_log() was called.
+// directory is removed unless keep_log() was called; a kept log is made
+// readable by the owner only.
+//
+// Files: hyperd is started with umask 077, so the databases it creates (the
+// temporary copy) and its logs are readable by the owner only.
 #pragma once
 
 #include <sys/types.h>
@@ -50,6 +54,8 @@ class HyperProcess {
   void keep_log() { dir_->keep(); }
   // False once hyperd has exited (for whatever reason).
   bool running();
+  // Waits up to `timeout` for hyperd to exit; true if it has.
+  bool exits_within(std::chrono::milliseconds timeout);
   // Shuts hyperd down and waits for it. Safe to call twice.
   void stop();
 

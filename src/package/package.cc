@@ -228,12 +228,27 @@ report::FileResult defragment_package(const PackageOptions& options, const Defra
   report::FileResult result;
   result.package = true;
   result.input = fs::absolute(options.input).lexically_normal();
-  result.output = fs::absolute(options.output.value_or(default_output_path(options.input))).lexically_normal();
+  const bool in_place = options.defrag.in_place;
+  result.output = in_place ? result.input
+                           : fs::absolute(options.output.value_or(default_output_path(options.input)))
+                                 .lexically_normal();
+  std::optional<fs::path> backup;
+  if (in_place && options.defrag.backup) {
+    backup = fs::absolute(options.defrag.backup->empty()
+                              ? result.input.parent_path() /
+                                    (result.input.stem().string() + ".bak" +
+                                     result.input.extension().string())
+                              : *options.defrag.backup)
+                 .lexically_normal();
+    if (fs::exists(*backup) && !options.defrag.force) {
+      bad_output(*backup, "already exists (use --force to replace it)");
+    }
+  }
 
   // 1. Preflight.
   const auto archive = open_package(result.input);
   const auto entries = list_entries(archive.get(), result.input);
-  check_output(result.input, result.output, options.defrag.force);
+  if (!in_place) check_output(result.input, result.output, options.defrag.force);
   result.size_before = hyperdefrag::file_size(result.input);
 
   // 2. and 3. Extract and defragment each .hyper entry.
@@ -250,6 +265,11 @@ report::FileResult defragment_package(const PackageOptions& options, const Defra
       defrag.input = extracted;
       defrag.output = replacements[i];
       defrag.force = false;
+      // In place, the package is what gets replaced; each extract is a copy
+      // whose every row is compared before the package is rewritten.
+      defrag.in_place = false;
+      defrag.backup.reset();
+      defrag.verify = defrag.verify || in_place;
       auto report = defragment(defrag, hooks);
       report.input = result.input / entry.name;
       report.output = result.output / entry.name;
@@ -282,8 +302,14 @@ report::FileResult defragment_package(const PackageOptions& options, const Defra
   }
   out.release();  // zip_close freed it
 
-  // 5. Into place.
-  temp.commit();
+  // 5. Into place; in place, the original first gets its backup name (a hard
+  // link, so it stays whole until the rename replaces the package).
+  if (backup) {
+    std::error_code ignored;
+    fs::remove(*backup, ignored);
+    fs::create_hard_link(result.input, *backup);
+  }
+  temp.commit(in_place || options.defrag.force ? Replace::yes : Replace::no);
   result.size_after = hyperdefrag::file_size(result.output);
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return result;

@@ -109,6 +109,9 @@ std::vector<std::string> file_lines(const FileResult& file) {
         "copy's time)",
         verify_seconds, copy_seconds > 0 ? verify_seconds / copy_seconds : 0.0));
   }
+  if (file.hyper && file.hyper->backup) {
+    lines.push_back(fmt::format("Original kept as {}", file.hyper->backup->string()));
+  }
   return lines;
 }
 

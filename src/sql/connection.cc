@@ -17,7 +17,7 @@ std::string trim(std::string text) {
   return text;
 }
 
-// Blocks SIGINT and SIGTERM in this thread while a PGcancel is freed, so that
+// Blocks SIGINT, SIGTERM and SIGHUP in this thread while a PGcancel is freed, so that
 // the signal handler never uses one that is being released.
 class SignalBlock {
  public:
@@ -26,6 +26,7 @@ class SignalBlock {
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, &old_);
   }
   ~SignalBlock() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }

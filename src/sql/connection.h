@@ -69,7 +69,7 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // Runs one statement with the simple query protocol, in autocommit.
-  // Throws SqlError on failure, and hyperdefrag::Error (exit 130/143) if a
+  // Throws SqlError on failure, and hyperdefrag::Error (exit 129/130/143) if a
   // signal asked us to stop.
   Result exec(std::string_view statement);
 

@@ -37,6 +37,8 @@ void install_signal_handlers() {
   action.sa_flags = 0;  // no SA_RESTART: waits return EINTR and see the flag
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  // A closed terminal or ssh session: a long run must still clean up.
+  sigaction(SIGHUP, &action, nullptr);
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &ignore, nullptr);
@@ -49,8 +51,9 @@ void reset_interrupted() { g_signal.store(0); }
 void throw_if_interrupted() {
   const int signal_number = interrupted();
   if (signal_number == 0) return;
-  const auto code = signal_number == SIGTERM ? ExitCode::interrupted_term
-                                             : ExitCode::interrupted_int;
+  const auto code = signal_number == SIGTERM   ? ExitCode::interrupted_term
+                    : signal_number == SIGHUP ? ExitCode::interrupted_hup
+                                              : ExitCode::interrupted_int;
   throw Error(code, fmt::format("interrupted by {}", sigabbrev_np(signal_number)
                                                          ? fmt::format("SIG{}", sigabbrev_np(signal_number))
                                                          : std::to_string(signal_number)));

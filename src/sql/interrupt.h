@@ -1,4 +1,4 @@
-// Ctrl-C and SIGTERM: the handler records the signal and cancels the statement
+// Ctrl-C, SIGTERM and SIGHUP: the handler records the signal and cancels the statement
 // running on every open connection, so that the code waiting on it returns and
 // unwinds through its destructors (which stop the engine and remove
 // temporaries). Nothing else happens inside the signal handler.
@@ -8,7 +8,7 @@
 
 namespace hyperdefrag::sql {
 
-// Installs handlers for SIGINT and SIGTERM (without SA_RESTART, so blocking
+// Installs handlers for SIGINT, SIGTERM and SIGHUP (without SA_RESTART, so blocking
 // waits return EINTR) and ignores SIGPIPE. Call once, from main.
 void install_signal_handlers();
 

@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <regex>
 
 #include "util/error.h"
 
@@ -29,12 +31,35 @@ TempFile::~TempFile() {
   fs::remove(path_, ignored);
 }
 
-void TempFile::commit() {
+std::optional<pid_t> temp_file_owner(const std::string& filename) {
+  static const std::regex pattern(R"(^\..+\.hyperdefrag-([0-9]{1,9})-[0-9]+\.tmp\.hyper$)");
+  std::smatch match;
+  if (!std::regex_match(filename, match, pattern)) return std::nullopt;
+  return static_cast<pid_t>(std::stol(match[1].str()));
+}
+
+void TempFile::commit(Replace replace) {
   sync_path(path_);
-  if (std::rename(path_.c_str(), final_path_.c_str()) != 0) {
-    throw Error(ExitCode::bad_output, fmt::format("{}: cannot rename {} into place: {}",
-                                                  final_path_.string(), path_.string(),
-                                                  std::strerror(errno)));
+  int renamed = 0;
+  if (replace == Replace::yes) {
+    renamed = std::rename(path_.c_str(), final_path_.c_str());
+  } else {
+    renamed = renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, final_path_.c_str(), RENAME_NOREPLACE);
+    if (renamed != 0 && errno == EINVAL) {
+      // A file system without RENAME_NOREPLACE: link() also refuses to replace.
+      renamed = link(path_.c_str(), final_path_.c_str());
+      if (renamed == 0) unlink(path_.c_str());
+    }
+  }
+  if (renamed != 0) {
+    const int saved = errno;
+    throw Error(ExitCode::bad_output,
+                saved == EEXIST
+                    ? fmt::format("{}: appeared while the copy was being written; it was left "
+                                  "as it is (use --force to replace it)",
+                                  final_path_.string())
+                    : fmt::format("{}: cannot rename {} into place: {}", final_path_.string(),
+                                  path_.string(), std::strerror(saved)));
   }
   committed_ = true;
   sync_path(final_path_.parent_path().empty() ? fs::path(".") : final_path_.parent_path());

@@ -1,15 +1,22 @@
 // Small file-system helpers whose errors name the file and the cause.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace hyperdefrag {
 
+// Whether a rename may replace a file that already has the final name.
+enum class Replace { no, yes };
+
 // A file that exists under a temporary name until commit() renames it to its
 // final name. If the object dies first, the temporary file is removed: no
-// exit path leaves a half-written output behind.
+// exit path leaves a half-written output behind. (After kill -9 the next run
+// removes it: util/stale_temps.h.)
 class TempFile {
  public:
   // Reserves <dir>/.<final name>.hyperdefrag-<pid>-<n>.tmp.hyper (the name
@@ -21,14 +28,21 @@ class TempFile {
   TempFile& operator=(const TempFile&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
-  // fsyncs the file, renames it over the final path and fsyncs the directory.
-  void commit();
+  // fsyncs the file, renames it to the final path in one step and fsyncs the
+  // directory. With Replace::no an existing final file is never replaced: the
+  // commit fails with ExitCode::bad_output instead (checked by the rename
+  // itself, so a file that appeared during the run is not lost either).
+  void commit(Replace replace);
 
  private:
   std::filesystem::path path_;
   std::filesystem::path final_path_;
   bool committed_ = false;
 };
+
+// The pid in a TempFile name (".x.hyper.hyperdefrag-<pid>-<n>.tmp.hyper"),
+// or nothing if `filename` is not one.
+std::optional<pid_t> temp_file_owner(const std::string& filename);
 
 // Size in bytes; throws hyperdefrag::Error naming the file.
 std::uintmax_t file_size(const std::filesystem::path& path);

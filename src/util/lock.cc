@@ -1,0 +1,124 @@
+#include "util/lock.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <functional>
+
+#include "util/error.h"
+
+namespace hyperdefrag {
+namespace {
+
+[[noreturn]] void held_by_other_program(const std::filesystem::path& path, Access access,
+                                        bool writer) {
+  const char* what =
+      writer ? "another program has it open for writing" : "another program has it open";
+  throw Error(
+      ExitCode::busy,
+      fmt::format("{}: {} (a Hyper process holds its lock, e.g. Tableau or a Hyper API "
+                  "program){}; close it there and try again",
+                  path.string(), what,
+                  access == Access::replace && !writer ? ", so it cannot be replaced now" : ""));
+}
+
+}  // namespace
+
+RunLock::RunLock(const std::filesystem::path& path) {
+  std::string key;
+  struct stat info {};
+  if (stat(path.c_str(), &info) == 0) {
+    key = fmt::format("hyperdefrag/file/{}:{}", info.st_dev, info.st_ino);
+  } else {
+    std::error_code error;
+    auto dir =
+        std::filesystem::weakly_canonical(std::filesystem::absolute(path).parent_path(), error);
+    const auto full = (dir / path.filename()).string();
+    key = fmt::format("hyperdefrag/path/{:016x}", std::hash<std::string>{}(full));
+  }
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  // An abstract address starts with a NUL byte and is not a file.
+  std::memcpy(address.sun_path + 1, key.data(), key.size());
+  const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + key.size());
+  socket_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (socket_ < 0) {
+    throw Error(ExitCode::internal, fmt::format("{}: cannot make its run lock: {}", path.string(),
+                                                std::strerror(errno)));
+  }
+  if (bind(socket_, reinterpret_cast<sockaddr*>(&address), length) != 0) {
+    const int saved = errno;
+    close(socket_);
+    socket_ = -1;
+    if (saved == EADDRINUSE) {
+      throw Error(ExitCode::busy,
+                  fmt::format("{}: another hyperdefrag run is working on this file; try again "
+                              "when it has finished",
+                              path.string()));
+    }
+    throw Error(ExitCode::internal, fmt::format("{}: cannot take its run lock: {}", path.string(),
+                                                std::strerror(saved)));
+  }
+}
+
+RunLock::~RunLock() {
+  if (socket_ >= 0) close(socket_);
+}
+
+FileLock::FileLock(const std::filesystem::path& path) : path_(path) {
+  fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) {
+    throw Error(errno == ENOENT || errno == EACCES ? ExitCode::bad_input : ExitCode::internal,
+                fmt::format("{}: cannot be opened: {}", path.string(), std::strerror(errno)));
+  }
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) close(fd_);  // releases a flock still held
+}
+
+void FileLock::probe_flock(Access access) const {
+  // A shared flock succeeds unless someone writes; an exclusive one unless
+  // anybody has the file attached.
+  if (flock(fd_, (access == Access::read ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) {
+    flock(fd_, LOCK_UN);
+    return;
+  }
+  // A file system where flock cannot be taken this way (NFS emulates an
+  // exclusive flock with a write lock, refused on a read-only descriptor):
+  // nothing can be told, and hyperd's own lock still guards its attach.
+  if (errno != EWOULDBLOCK) return;
+  // Tell a writer from readers: a shared probe fails only against a writer.
+  bool writer = true;
+  if (access == Access::replace && flock(fd_, LOCK_SH | LOCK_NB) == 0) {
+    flock(fd_, LOCK_UN);
+    writer = false;
+  }
+  held_by_other_program(path_, access, writer);
+}
+
+void FileLock::hold_exclusive_flock() {
+  if (flocked_) return;
+  if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return;  // cannot be taken here (see probe_flock)
+    probe_flock(Access::replace);      // throws with the reason
+    throw Error(ExitCode::busy, fmt::format("{}: another program has it open", path_.string()));
+  }
+  flocked_ = true;
+}
+
+void FileLock::release_flock() {
+  if (!flocked_) return;
+  flock(fd_, LOCK_UN);
+  flocked_ = false;
+}
+
+}  // namespace hyperdefrag
