@@ -132,7 +132,8 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
                  "anything is written if a column needs a newer one)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--table-jobs", s.batch.defrag.jobs,
-                 "copy this many tables of a file at once, each on its own connection")
+                 "copy this many tables of a file at once, each on its own connection\n"
+                 "(default: the machine's cores, at most 4)")
       ->check(CLI::Range(1, 32));
   app.add_option("--sort", s.batch.defrag.sort,
                  "write each table's rows in this order: auto (columns whose values\n"

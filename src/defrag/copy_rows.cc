@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -62,6 +63,7 @@ std::vector<TableResult> copy_rows(sql::Connection& main, const sql::Endpoint& e
     std::lock_guard lock(mutex);
     if (hooks.on_table) hooks.on_table(results[i]);
   };
+  if (jobs <= 0) jobs = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
   const int workers = std::max(1, std::min<int>(jobs, static_cast<int>(tables.size())));
   if (workers == 1) {
     for (std::size_t i = 0; i < tables.size(); ++i) copy(main, i);

@@ -21,7 +21,7 @@ struct CopyTarget {
 };
 
 // Copies the rows of every table of `source` with INSERT ... SELECT. With
-// jobs > 1, that many extra connections to the same engine each attach the
+// jobs > 1 (0: the machine's cores, at most 4), that many extra connections to the same engine each attach the
 // input (read-only) and the output and take the next table not yet taken;
 // they detach before returning. The hooks' on_table_start and on_table are
 // called for each table (never from two threads at once; `row_versions` is

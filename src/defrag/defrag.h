@@ -41,8 +41,9 @@ struct DefragOptions {
   // Row order while writing: empty (as read), "auto" (defrag/sort_order.h) or
   // a comma-separated column list.
   std::string sort;
-  // Connections copying tables at once (docs/BENCHMARKS.md has the measurements).
-  int jobs = 1;
+  // Connections copying tables at once; 0: as many as the machine has cores,
+  // at most 4 (docs/BENCHMARKS.md has the measurements).
+  int jobs = 0;
 };
 
 struct TableResult {
