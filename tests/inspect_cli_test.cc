@@ -15,7 +15,8 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// A file with awkward names, an empty schema, NOT NULL and a collation.
+// A file with awkward names, an empty schema, NOT NULL, a collation, a
+// default, a description and assumed constraints.
 fs::path make_described_file(const testing::ScratchDir& dir) {
   const auto file = dir / "described.hyper";
   {
@@ -25,7 +26,11 @@ fs::path make_described_file(const testing::ScratchDir& dir) {
   testing::with_attached(file, {"CREATE SCHEMA db.\"Sales \"\"EU\"\"\"",
                                 "CREATE SCHEMA db.\"empty\"",
                                 "CREATE TABLE db.\"Sales \"\"EU\"\"\".\"Orders 2024\" ("
-                                "  id BIGINT NOT NULL, name TEXT COLLATE \"en_US_CI\", price NUMERIC(18,3))",
+                                "  id BIGINT NOT NULL DEFAULT 42, name TEXT COLLATE \"en_US_CI\", price NUMERIC(18,3),"
+                                "  ASSUMED PRIMARY KEY (id), ASSUMED UNIQUE (name))",
+                                "COMMENT ON COLUMN db.\"Sales \"\"EU\"\"\".\"Orders 2024\".id IS 'the key'",
+                                "CREATE TABLE db.public.lines (\"order\" BIGINT, ASSUMED FOREIGN KEY (\"order\") "
+                                "  REFERENCES db.\"Sales \"\"EU\"\"\".\"Orders 2024\")",
                                 "INSERT INTO db.\"Sales \"\"EU\"\"\".\"Orders 2024\" VALUES (1, 'a', 1.5), (2, 'b', NULL), (3, NULL, 2)"});
   return file;
 }
@@ -39,10 +44,14 @@ TEST(Inspect, HumanLayoutShowsEverySchemaTableAndColumn) {
   EXPECT_EQ(result.err, "");
   EXPECT_EQ(testing::read_bytes(file), before) << "inspect changed the file";
   EXPECT_EQ(result.out.rfind(file.string() + ": ", 0), 0u) << result.out;
-  EXPECT_TRUE(contains(result.out, "format version 4, 3 schemas, 1 tables, 3 rows")) << result.out;
+  EXPECT_TRUE(contains(result.out, "format version 4, 3 schemas, 2 tables, 3 rows")) << result.out;
   EXPECT_TRUE(contains(result.out, "  schema \"empty\" (empty)\n")) << result.out;
   EXPECT_TRUE(contains(result.out, "    table \"Sales \"\"EU\"\"\".\"Orders 2024\": 3 rows, 3 columns\n")) << result.out;
-  EXPECT_TRUE(contains(result.out, "      \"id\" bigint NOT NULL\n")) << result.out;
+  EXPECT_TRUE(contains(result.out, "      \"id\" bigint NOT NULL DEFAULT 42 -- the key\n")) << result.out;
+  EXPECT_TRUE(contains(result.out, "      ASSUMED PRIMARY KEY (\"id\")\n")) << result.out;
+  EXPECT_TRUE(contains(result.out, "      ASSUMED UNIQUE (\"name\")\n")) << result.out;
+  EXPECT_TRUE(contains(result.out, "      ASSUMED FOREIGN KEY (\"order\") REFERENCES \"Sales \"\"EU\"\"\".\"Orders 2024\" (\"id\")\n"))
+      << result.out;
   EXPECT_TRUE(contains(result.out, "      \"name\" text NULL COLLATE \"en_US_CI\"\n")) << result.out;
   EXPECT_TRUE(contains(result.out, "      \"price\" numeric(18,3) NULL\n")) << result.out;
   EXPECT_EQ(testing::unexpected_files(dir.path(), {"described.hyper"}), std::vector<std::string>{});
@@ -64,13 +73,19 @@ TEST(Inspect, JsonShape) {
   EXPECT_EQ(json["schemas"][2]["name"], "empty");
   EXPECT_TRUE(json["schemas"][2]["tables"].empty());
   const auto& table = json["schemas"][1]["tables"][0];
+  EXPECT_EQ(table["constraints"], nlohmann::json::parse(
+      R"([{"type":"primary_key","columns":["id"]},{"type":"unique","columns":["name"]}])"));
+  EXPECT_EQ(json["schemas"][0]["tables"][0]["constraints"][0], nlohmann::json::parse(
+      R"({"type":"foreign_key","columns":["order"],
+          "references":{"schema":"Sales \"EU\"","table":"Orders 2024","columns":["id"]}})"));
   EXPECT_EQ(json["schemas"][1]["name"], "Sales \"EU\"");
   EXPECT_EQ(table["name"], "Orders 2024");
   EXPECT_EQ(table["rows"], 3);
   EXPECT_TRUE(table["constraints"].is_array());
   ASSERT_EQ(table["columns"].size(), 3u);
   EXPECT_EQ(table["columns"][0], nlohmann::json::parse(
-      R"({"name":"id","type":"bigint","nullable":false,"collation":null,"default":null})"));
+      R"({"name":"id","type":"bigint","nullable":false,"collation":null,"default":"42",
+          "description":"the key"})"));
   EXPECT_EQ(table["columns"][1]["collation"], "en_US_CI");
   EXPECT_EQ(table["columns"][2]["type"], "numeric(18,3)");
   EXPECT_EQ(table["columns"][2]["nullable"], true);

@@ -18,25 +18,72 @@ constexpr const char* kAlias = "inspected";
   throw Error(ExitCode::bad_input, fmt::format("{}: {}", path.string(), cause));
 }
 
+nlohmann::ordered_json optional_json(const std::optional<std::string>& value) {
+  return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
+}
+
+std::string quoted_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) {
+    if (!out.empty()) out += ", ";
+    out += sql::quote_identifier(name);
+  }
+  return out;
+}
+
 // One column, human: name, type, nullability, then what else it has.
 std::string describe_column(const catalog::Column& column) {
   std::string text = fmt::format("{} {} {}", sql::quote_identifier(column.name), column.type,
                                  column.not_null ? "NOT NULL" : "NULL");
   if (column.collation) text += fmt::format(" COLLATE {}", sql::quote_identifier(*column.collation));
+  if (column.default_expression) text += fmt::format(" DEFAULT {}", *column.default_expression);
+  if (column.description) text += fmt::format(" -- {}", *column.description);
   return text;
+}
+
+// A table's assumed constraints, one line each, as SQL would declare them.
+std::vector<std::string> describe_constraints(const catalog::Table& table) {
+  std::vector<std::string> lines;
+  if (!table.primary_key.empty()) {
+    lines.push_back(fmt::format("ASSUMED PRIMARY KEY ({})", quoted_list(table.primary_key)));
+  }
+  for (const auto& unique : table.unique) {
+    lines.push_back(fmt::format("ASSUMED UNIQUE ({})", quoted_list(unique)));
+  }
+  for (const auto& key : table.foreign_keys) {
+    lines.push_back(fmt::format("ASSUMED FOREIGN KEY ({}) REFERENCES {} ({})", quoted_list(key.columns),
+                                sql::quote_qualified({key.referenced_schema, key.referenced_table}),
+                                quoted_list(key.referenced_columns)));
+  }
+  return lines;
 }
 
 nlohmann::ordered_json column_json(const catalog::Column& column) {
   return {{"name", column.name},
           {"type", column.type},
           {"nullable", !column.not_null},
-          {"collation", column.collation ? nlohmann::ordered_json(*column.collation) : nlohmann::ordered_json(nullptr)},
-          // The catalog reader does not read defaults yet: null until it does.
-          {"default", nullptr}};
+          {"collation", optional_json(column.collation)},
+          {"default", optional_json(column.default_expression)},
+          {"description", optional_json(column.description)}};
 }
 
-// Constraints of a table; the catalog reader does not read them yet.
-nlohmann::ordered_json constraints_json(const catalog::Table&) { return nlohmann::ordered_json::array(); }
+nlohmann::ordered_json constraints_json(const catalog::Table& table) {
+  auto constraints = nlohmann::ordered_json::array();
+  if (!table.primary_key.empty()) {
+    constraints.push_back({{"type", "primary_key"}, {"columns", table.primary_key}});
+  }
+  for (const auto& unique : table.unique) {
+    constraints.push_back({{"type", "unique"}, {"columns", unique}});
+  }
+  for (const auto& key : table.foreign_keys) {
+    constraints.push_back({{"type", "foreign_key"},
+                           {"columns", key.columns},
+                           {"references", {{"schema", key.referenced_schema},
+                                           {"table", key.referenced_table},
+                                           {"columns", key.referenced_columns}}}});
+  }
+  return constraints;
+}
 
 }  // namespace
 
@@ -83,6 +130,9 @@ std::vector<std::string> human_lines(const FileInfo& info) {
                                   table.table.columns.size()));
       for (const auto& column : table.table.columns) {
         lines.push_back("      " + describe_column(column));
+      }
+      for (const auto& constraint : describe_constraints(table.table)) {
+        lines.push_back("      " + constraint);
       }
     }
   }
