@@ -211,6 +211,12 @@ void check_version(const fs::path& input, const catalog::Catalog& source, int ve
                             "the partial copy was removed and {} is untouched",
                             report.output.string(), error.what(), report.input.string()));
   }
+  if (!engine_died && !connection_lost && error.sqlstate() == "53S02") {
+    throw Error(ExitCode::copy_failed,
+                fmt::format("{}: the engine ran out of memory ({}); give it more with "
+                            "--memory-limit, or copy fewer tables at once with --table-jobs 1",
+                            report.input.string(), error.engine_message()));
+  }
   engine.keep_log();
   if (engine_died || connection_lost) {
     throw Error(ExitCode::engine,
