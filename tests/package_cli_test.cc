@@ -142,9 +142,13 @@ TEST_F(PackageCli, BadPackagesFailCleanly) {
     EXPECT_EQ(result.out, "");
     EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
     EXPECT_TRUE(contains(result.err, c.cause)) << result.err;
-    if (c.code == 3) EXPECT_TRUE(contains(result.err, c.file)) << result.err;
+    if (c.code == 3) {
+      EXPECT_TRUE(contains(result.err, c.file)) << result.err;
+    }
     EXPECT_EQ(testing::unexpected_files(dir_.path(), names), std::vector<std::string>{});
-    if (!input_bytes.empty()) EXPECT_EQ(testing::read_bytes(dir_ / c.file), input_bytes);
+    if (!input_bytes.empty()) {
+      EXPECT_EQ(testing::read_bytes(dir_ / c.file), input_bytes);
+    }
   }
   EXPECT_EQ(testing::read_bytes(dir_ / "exists.new.twbx"), "keep me");
 }
