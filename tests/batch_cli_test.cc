@@ -12,9 +12,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_hyperdefrag;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::contains;
 
 // A folder of extracts: two good ones (one in a subfolder) and a broken one.
 struct Folder {

@@ -23,9 +23,7 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::contains;
 
 TEST(Cli, HelpShowsTheSamplesInterface) {
   const auto result = run_hyperdefrag({"--help"});

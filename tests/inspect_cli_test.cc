@@ -11,9 +11,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_hyperdefrag;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::contains;
 
 // A file with awkward names, an empty schema, NOT NULL, a collation, a
 // default, a description and assumed constraints.

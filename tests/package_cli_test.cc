@@ -14,9 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_hyperdefrag;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::contains;
 
 std::string payload(std::size_t size, unsigned seed) {
   std::string bytes(size, '\0');

@@ -17,9 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_hyperdefrag;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::contains;
 
 TEST(ReportCli, JsonReportOfARun) {
   testing::ScratchDir dir;

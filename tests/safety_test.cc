@@ -21,9 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_hyperdefrag;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::contains;
 
 mode_t mode_of(const fs::path& path) {
   struct stat info {};

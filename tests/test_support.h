@@ -14,6 +14,11 @@
 
 namespace hyperdefrag::testing {
 
+// True if `part` occurs in `text`.
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 // The engine shared by the tests of one program, started on first use.
 engine::HyperProcess& shared_engine();
 // A new connection to the shared engine.

@@ -111,8 +111,9 @@ void check_input(const fs::path& input) {
   }
 }
 
-// Step 1 for the output.
-void check_output(const fs::path& input, const fs::path& output, bool force) {
+}  // namespace
+
+void check_output_path(const fs::path& input, const fs::path& output, bool force) {
   struct stat input_info {};
   struct stat output_info {};
   stat(input.c_str(), &input_info);
@@ -133,6 +134,8 @@ void check_output(const fs::path& input, const fs::path& output, bool force) {
                                      std::strerror(errno)));
   }
 }
+
+namespace {
 
 // Step 1 for --in-place: the copy is written beside the input.
 void check_in_place(const fs::path& input, const FileState& input_state,
@@ -285,7 +288,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
   if (options.in_place) {
     check_in_place(report.input, input_state, report.backup, options.force);
   } else {
-    check_output(report.input, report.output, options.force);
+    check_output_path(report.input, report.output, options.force);
   }
   const RunLock input_run_lock(report.input);
   std::optional<RunLock> output_run_lock;

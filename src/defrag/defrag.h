@@ -102,6 +102,13 @@ struct DefragHooks {
 engine::EngineOptions engine_options(const std::filesystem::path& hyperd,
                                      const DefragOptions& options);
 
+// Step 1 of the algorithm for an output path (also a package's): it is not
+// the input (same device and inode), not a directory, does not exist unless
+// `force`, and its directory exists and is writable. Throws
+// hyperdefrag::Error (ExitCode::bad_output) naming the output and the cause.
+void check_output_path(const std::filesystem::path& input, const std::filesystem::path& output,
+                       bool force);
+
 // The default output path for an input: <dir>/<stem>.new.hyper.
 std::filesystem::path default_output_path(const std::filesystem::path& input);
 

@@ -120,26 +120,6 @@ void extract_entry(zip_t* archive, const Entry& entry, const fs::path& package, 
   }
 }
 
-void check_output(const fs::path& input, const fs::path& output, bool force) {
-  struct stat input_info {};
-  struct stat output_info {};
-  stat(input.c_str(), &input_info);
-  if (stat(output.c_str(), &output_info) == 0) {
-    if (output_info.st_dev == input_info.st_dev && output_info.st_ino == input_info.st_ino) {
-      bad_output(output, "is the input file itself; choose another output path");
-    }
-    if (S_ISDIR(output_info.st_mode)) bad_output(output, "is a directory");
-    if (!force) bad_output(output, "already exists (use --force to replace it)");
-  }
-  const fs::path dir = output.parent_path().empty() ? fs::path(".") : output.parent_path();
-  struct stat dir_info {};
-  if (stat(dir.c_str(), &dir_info) != 0 || !S_ISDIR(dir_info.st_mode)) {
-    bad_output(output, fmt::format("its directory {} does not exist", dir.string()));
-  }
-  if (access(dir.c_str(), W_OK) != 0) {
-    bad_output(output, fmt::format("its directory {} is not writable: {}", dir.string(), std::strerror(errno)));
-  }
-}
 
 // An error from an extract's run names the package and the entry, not the
 // private directory the extract was copied to.
@@ -248,7 +228,7 @@ report::FileResult defragment_package(const PackageOptions& options, const Defra
   // 1. Preflight.
   const auto archive = open_package(result.input);
   const auto entries = list_entries(archive.get(), result.input);
-  if (!in_place) check_output(result.input, result.output, options.defrag.force);
+  if (!in_place) check_output_path(result.input, result.output, options.defrag.force);
   result.size_before = hyperdefrag::file_size(result.input);
 
   // 2. and 3. Extract and defragment each .hyper entry.
