@@ -40,7 +40,7 @@ TEST(UsageDoc, ListsEveryExitCode) {
                           ExitCode::bad_output, ExitCode::engine, ExitCode::copy_failed,
                           ExitCode::verify_failed, ExitCode::no_space, ExitCode::busy,
                           ExitCode::some_failed, ExitCode::incompatible_version,
-                          ExitCode::interrupted_int, ExitCode::interrupted_term}) {
+                          ExitCode::interrupted_hup, ExitCode::interrupted_int, ExitCode::interrupted_term}) {
     const int number = static_cast<int>(code);
     const std::regex row(fmt::format("\n\\| ([0-9]+, )*{}(, [0-9]+)* \\|", number));
     EXPECT_TRUE(std::regex_search(doc, row)) << "exit code " << number << " is not in docs/USAGE.md's table";
