@@ -46,6 +46,34 @@ class PackageCli : public ::testing::Test {
   fs::path extracts_;
 };
 
+// --in-place on a package: the package itself is replaced by one with every
+// extract compacted and every other entry as it was; --backup keeps the
+// original whole under <stem>.bak.twbx.
+TEST_F(PackageCli, InPlaceReplacesThePackageAndKeepsABackup) {
+  const auto package = dir_ / "Sales.twbx";
+  testing::make_zip(package, {{"Sales.twb", "<?xml version='1.0'?><workbook/>", {}, true, 1'600'000'000},
+                              {"Data/Extracts/a.hyper", "", extracts_ / "a.hyper", false, 1'600'000'200},
+                              {"raw.bin", payload(3'000, 2), {}, false, 1'400'000'000}});
+  const auto before_bytes = testing::read_bytes(package);
+  const auto before = testing::read_zip(package);
+  const auto result = run({"--in-place", "--backup", package.string()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(testing::read_bytes(dir_ / "Sales.bak.twbx"), before_bytes) << "the backup is the original";
+  EXPECT_LT(fs::file_size(package), before_bytes.size());
+  const auto after = testing::read_zip(package);
+  ASSERT_EQ(after.size(), before.size());
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(after[i].name, before[i].name);
+    EXPECT_EQ(after[i].mtime, before[i].mtime);
+    if (before[i].name != "Data/Extracts/a.hyper") {
+      EXPECT_EQ(after[i].crc, before[i].crc) << before[i].name;
+    }
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "Sales.new.twbx"));
+  EXPECT_EQ(testing::unexpected_files(dir_.path(), {"Sales.twbx", "Sales.bak.twbx", "extracts", "tmp"}),
+            std::vector<std::string>{});
+}
+
 TEST_F(PackageCli, EveryExtractCompactedEveryOtherEntryIdentical) {
   const auto package = dir_ / "Sales.twbx";
   testing::make_zip(package, {{"Sales.twb", "<?xml version='1.0'?><workbook/>", {}, true, 1'600'000'000},
