@@ -69,6 +69,7 @@
 #include "util/error.h"
 #include "util/files.h"
 #include "util/free_space.h"
+#include "util/hyper_file.h"
 #include "util/lock.h"
 #include "util/stale_temps.h"
 #include "verify/verify.h"
@@ -94,22 +95,6 @@ double seconds_since(Clock::time_point start) {
   throw Error(ExitCode::bad_output, fmt::format("{}: {}", output.string(), cause));
 }
 
-// Step 1 for the input.
-void check_input(const fs::path& input) {
-  struct stat info {};
-  if (stat(input.c_str(), &info) != 0) input_error(input, std::strerror(errno));
-  if (S_ISDIR(info.st_mode)) input_error(input, "is a directory, not a .hyper file");
-  if (!S_ISREG(info.st_mode)) input_error(input, "is not a regular file");
-  if (info.st_size == 0) input_error(input, "is empty, not a .hyper file");
-  const int fd = open(input.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) input_error(input, fmt::format("cannot be read: {}", std::strerror(errno)));
-  std::array<char, 5> magic{};
-  const ssize_t got = read(fd, magic.data(), magic.size());
-  close(fd);
-  if (got != static_cast<ssize_t>(magic.size()) || std::string_view(magic.data(), 5) != "Hyper") {
-    input_error(input, "is not a Hyper database (it does not start with Hyper's file header)");
-  }
-}
 
 }  // namespace
 
@@ -283,7 +268,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
   }
 
   // 1. Preflight: checks, locks, stale temporaries, free space.
-  check_input(report.input);
+  check_hyper_file(report.input);  // step 1 for the input
   const FileState input_state = file_state(report.input);
   if (options.in_place) {
     check_in_place(report.input, input_state, report.backup, options.force);
