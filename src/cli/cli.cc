@@ -94,7 +94,8 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
   app.description(
       "hyperdefrag: write a compacted copy of Tableau Hyper (.hyper) files.\n"
       "Every schema and table is recreated and its rows copied inside the engine;\n"
-      "the input is opened read-only and never changed. Packaged workbooks and\n"
+      "the input is opened read-only and never changed (--in-place replaces it, in one\n"
+      "atomic rename, by its verified copy). Packaged workbooks and\n"
       "data sources (.twbx, .tdsx) are rewritten with every extract compacted.\n"
       "See also: hyperdefrag inspect --help\n");
   app.name("hyperdefrag");
@@ -104,7 +105,7 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
   app.add_option("-o,--output-hyper-file-path", s.output,
                  "where to write the compacted copy (only with one input; default:\n"
                  "<stem>.new.hyper or <stem>.new.twbx beside the input)");
-  app.add_flag("-f,--force", s.batch.defrag.force, "replace output files that exist");
+  app.add_flag("-f,--force", s.batch.defrag.force, "replace output (or backup) files that exist; skip the free-space check");
   app.add_flag("-r,--recursive", s.batch.recursive,
                "walk directories for .hyper, .twbx and .tdsx files");
   app.add_option("-j,--jobs", s.batch.jobs, "defragment this many files at once (default 1)")
