@@ -1,9 +1,9 @@
 // hyperdefrag-copy-methods: measures, on one fragmented file, the output size
 // and time of each way to copy a .hyper file inside the engine, and whether
 // the copy keeps every column definition. docs/ENGINE.md keeps its table.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -44,7 +44,8 @@ void per_table(Connection& c, const std::string& in, const std::string& out, int
   const auto catalog = hyperdefrag::catalog::read_catalog(c, "src", in);
   c.exec(fmt::format("CREATE DATABASE {} WITH VERSION {}", quote_identifier(out), version));
   attach(c, out, "dst");
-  for (const auto& schema : catalog.schemas) c.exec(hyperdefrag::catalog::create_schema_sql("dst", schema));
+  for (const auto& schema : catalog.schemas)
+    c.exec(hyperdefrag::catalog::create_schema_sql("dst", schema));
   for (const auto& table : catalog.tables) {
     if (create_tables) c.exec(hyperdefrag::catalog::create_table_sql("dst", table));
     c.exec(copy(table));
@@ -80,20 +81,23 @@ int main(int argc, char** argv) {
       {"CREATE TABLE + INSERT ... SELECT (hyperdefrag, the sample)",
        [](Connection& c, const std::string& in, const std::string& out, int v) {
          per_table(c, in, out, v, true, [](const auto& t) {
-           return fmt::format("INSERT INTO {} SELECT * FROM {}", quote_qualified({"dst", t.schema, t.name}),
+           return fmt::format("INSERT INTO {} SELECT * FROM {}",
+                              quote_qualified({"dst", t.schema, t.name}),
                               quote_qualified({"src", t.schema, t.name}));
          });
        }},
       {"CREATE TABLE ... AS SELECT",
        [](Connection& c, const std::string& in, const std::string& out, int v) {
          per_table(c, in, out, v, false, [](const auto& t) {
-           return fmt::format("CREATE TABLE {} AS SELECT * FROM {}", quote_qualified({"dst", t.schema, t.name}),
+           return fmt::format("CREATE TABLE {} AS SELECT * FROM {}",
+                              quote_qualified({"dst", t.schema, t.name}),
                               quote_qualified({"src", t.schema, t.name}));
          });
        }},
       {"CREATE DATABASE ... FROM",
        [](Connection& c, const std::string& in, const std::string& out, int) {
-         c.exec(fmt::format("CREATE DATABASE {} FROM {}", quote_identifier(out), quote_identifier(in)));
+         c.exec(fmt::format("CREATE DATABASE {} FROM {}", quote_identifier(out),
+                            quote_identifier(in)));
        }},
       {fmt::format("CREATE DATABASE ... WITH VERSION {} FROM (same version)", input_version),
        [](Connection& c, const std::string& in, const std::string& out, int v) {
@@ -108,8 +112,8 @@ int main(int argc, char** argv) {
   };
 
   const auto input_size = hyperdefrag::file_size(input);
-  fmt::print("input: {} tables x {} rows before fragmenting, format version {}, {} bytes\n\n", tables,
-             rows, input_version, input_size);
+  fmt::print("input: {} tables x {} rows before fragmenting, format version {}, {} bytes\n\n",
+             tables, rows, input_version, input_size);
   fmt::print("| method | output bytes | output / input | seconds | NOT NULL kept |\n");
   fmt::print("| --- | ---: | ---: | ---: | --- |\n");
   int n = 0;
@@ -117,7 +121,8 @@ int main(int argc, char** argv) {
     const auto out = (dir.path() / fmt::format("out{}.hyper", n++)).string();
     const auto started = std::chrono::steady_clock::now();
     method.run(c, input, out, input_version);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     attach(c, out, "chk");
     const auto copy = hyperdefrag::catalog::read_catalog(c, "chk", out);
     detach(c, "chk");

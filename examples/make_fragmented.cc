@@ -1,8 +1,8 @@
 // hyperdefrag-make-fragmented: writes a deterministic fragmented .hyper file
 // through the real engine, for the README's example and the benchmark.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <optional>
 
 #include "engine/hyper_process.h"

@@ -1,9 +1,10 @@
 // Many files in one run: several inputs, globs, -r, -j, --dry-run, and exit codes.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "test_support.h"
 
@@ -30,19 +31,24 @@ TEST(Batch, RecursiveRunGoesOnAfterAFailureAndSummarises) {
   Folder folder;
   const auto& dir = folder.dir;
   const auto broken = testing::read_bytes(dir / "sub" / "broken.hyper");
-  const auto result = run_hyperdefrag({"-r", "-j", "2", "--report", (dir / "r.json").string(), dir.path().string()});
+  const auto result = run_hyperdefrag(
+      {"-r", "-j", "2", "--report", (dir / "r.json").string(), dir.path().string()});
   EXPECT_EQ(result.exit_code, 10) << result.err;
   EXPECT_TRUE(fs::exists(dir / "a.new.hyper"));
   EXPECT_TRUE(fs::exists(dir / "sub" / "b.new.hyper"));
   EXPECT_EQ(testing::table_counts(dir / "a.new.hyper"), testing::table_counts(dir / "a.hyper"));
-  EXPECT_EQ(testing::table_counts(dir / "sub" / "b.new.hyper"), testing::table_counts(dir / "sub" / "b.hyper"));
+  EXPECT_EQ(testing::table_counts(dir / "sub" / "b.new.hyper"),
+            testing::table_counts(dir / "sub" / "b.hyper"));
   EXPECT_EQ(testing::read_bytes(dir / "sub" / "broken.hyper"), broken);
-  EXPECT_EQ(testing::unexpected_files(dir / "sub", {"b.hyper", "b.new.hyper", "broken.hyper"}), std::vector<std::string>{});
+  EXPECT_EQ(testing::unexpected_files(dir / "sub", {"b.hyper", "b.new.hyper", "broken.hyper"}),
+            std::vector<std::string>{});
   EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
   EXPECT_TRUE(contains(result.err, "broken.hyper: is not a Hyper database")) << result.err;
   EXPECT_TRUE(contains(result.out, "Summary: 3 files, 2 succeeded, 1 failed")) << result.out;
-  EXPECT_TRUE(contains(result.out, fmt::format("  ok      {} -> {}", (dir / "a.hyper").string(), (dir / "a.new.hyper").string())));
-  EXPECT_TRUE(contains(result.out, fmt::format("  FAILED  {} (exit code 3)", (dir / "sub" / "broken.hyper").string())));
+  EXPECT_TRUE(contains(result.out, fmt::format("  ok      {} -> {}", (dir / "a.hyper").string(),
+                                               (dir / "a.new.hyper").string())));
+  EXPECT_TRUE(contains(result.out, fmt::format("  FAILED  {} (exit code 3)",
+                                               (dir / "sub" / "broken.hyper").string())));
   const auto json = nlohmann::json::parse(testing::read_bytes(dir / "r.json"));
   EXPECT_EQ(json["exit_code"], 10);
   EXPECT_EQ(json["totals"]["failed"], 1);
@@ -59,7 +65,8 @@ TEST(Batch, SeveralInputsAndAGlobPattern) {
   Folder folder;
   const auto& dir = folder.dir;
   // The pattern is quoted, as a script might pass it: hyperdefrag expands it.
-  const auto result = run_hyperdefrag({(dir / "sub" / "b.hyper").string(), (dir / "a*.hyper").string()});
+  const auto result =
+      run_hyperdefrag({(dir / "sub" / "b.hyper").string(), (dir / "a*.hyper").string()});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(fs::exists(dir / "a.new.hyper"));
   EXPECT_TRUE(fs::exists(dir / "sub" / "b.new.hyper"));
@@ -88,7 +95,8 @@ TEST(Batch, DirectoryWithoutRecursiveOrExtractsIsBadInput) {
 TEST(Batch, OutputOptionOnlyWithOneInput) {
   Folder folder;
   const auto& dir = folder.dir;
-  const auto result = run_hyperdefrag({"-o", (dir / "x.hyper").string(), "-r", dir.path().string()});
+  const auto result =
+      run_hyperdefrag({"-o", (dir / "x.hyper").string(), "-r", dir.path().string()});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
   EXPECT_TRUE(contains(result.err, "only valid with one input")) << result.err;
@@ -102,18 +110,27 @@ TEST(Batch, DryRunListsAndChangesNothing) {
   testing::write_bytes(dir / "a.new.hyper", "an older output");
   const auto result = run_hyperdefrag({"--dry-run", "-r", dir.path().string()});
   EXPECT_EQ(result.exit_code, 10) << result.err;
-  EXPECT_TRUE(contains(result.out, fmt::format("Would fail {} (exit code 4): {}: already exists",
-                                               (dir / "a.hyper").string(), (dir / "a.new.hyper").string())))
+  EXPECT_TRUE(
+      contains(result.out, fmt::format("Would fail {} (exit code 4): {}: already exists",
+                                       (dir / "a.hyper").string(), (dir / "a.new.hyper").string())))
       << result.out;
-  EXPECT_TRUE(contains(result.out, fmt::format("Would defragment {} (", (dir / "sub" / "b.hyper").string()))) << result.out;
-  EXPECT_TRUE(contains(result.out, fmt::format("into {}: needs up to ", (dir / "sub" / "b.new.hyper").string()))) << result.out;
-  EXPECT_TRUE(contains(result.out, "Would fail " + (dir / "sub" / "broken.hyper").string())) << result.out;
+  EXPECT_TRUE(contains(result.out,
+                       fmt::format("Would defragment {} (", (dir / "sub" / "b.hyper").string())))
+      << result.out;
+  EXPECT_TRUE(contains(
+      result.out, fmt::format("into {}: needs up to ", (dir / "sub" / "b.new.hyper").string())))
+      << result.out;
+  EXPECT_TRUE(contains(result.out, "Would fail " + (dir / "sub" / "broken.hyper").string()))
+      << result.out;
   EXPECT_TRUE(contains(result.out, "Dry run: 3 files; nothing was changed")) << result.out;
-  EXPECT_EQ(testing::unexpected_files(dir.path(), {"a.hyper", "a.new.hyper", "sub", "notes.txt"}), std::vector<std::string>{});
-  EXPECT_EQ(testing::unexpected_files(dir / "sub", {"b.hyper", "broken.hyper"}), std::vector<std::string>{});
+  EXPECT_EQ(testing::unexpected_files(dir.path(), {"a.hyper", "a.new.hyper", "sub", "notes.txt"}),
+            std::vector<std::string>{});
+  EXPECT_EQ(testing::unexpected_files(dir / "sub", {"b.hyper", "broken.hyper"}),
+            std::vector<std::string>{});
   EXPECT_EQ(testing::read_bytes(dir / "a.new.hyper"), "an older output");
 
-  const auto json_run = run_hyperdefrag({"--dry-run", "--json", (dir / "sub" / "b.hyper").string()});
+  const auto json_run =
+      run_hyperdefrag({"--dry-run", "--json", (dir / "sub" / "b.hyper").string()});
   EXPECT_EQ(json_run.exit_code, 0) << json_run.err;
   const auto json = nlohmann::json::parse(json_run.out);
   EXPECT_EQ(json["dry_run"], true);
@@ -127,7 +144,8 @@ TEST(Batch, DryRunListsAndChangesNothing) {
 // started are not started, nothing is left behind, and the exit code is 130.
 TEST(Batch, InterruptStopsTheWholeRun) {
   testing::ScratchDir dir;
-  for (const char* name : {"f1.hyper", "f2.hyper", "f3.hyper"}) fs::copy_file(testing::fragmented_fixture(), dir / name);
+  for (const char* name : {"f1.hyper", "f2.hyper", "f3.hyper"})
+    fs::copy_file(testing::fragmented_fixture(), dir / name);
   testing::RunningTool tool({"-r", dir.path().string()});
   const auto engine = testing::child_hyperd(tool.pid(), 10'000);
   ASSERT_TRUE(engine.has_value());
@@ -136,9 +154,11 @@ TEST(Batch, InterruptStopsTheWholeRun) {
   const auto result = tool.wait();
   if (result.exit_code == 0) GTEST_SKIP() << "the run finished before the signal arrived";
   EXPECT_EQ(result.exit_code, 130) << result.err;
-  EXPECT_TRUE(contains(result.err, (dir / "f3.hyper").string() + ": interrupted by SIGINT")) << result.err;
+  EXPECT_TRUE(contains(result.err, (dir / "f3.hyper").string() + ": interrupted by SIGINT"))
+      << result.err;
   EXPECT_TRUE(testing::wait_gone(*engine, 5'000));
-  std::vector<std::string> allowed = {"f1.hyper", "f2.hyper", "f3.hyper", "f1.new.hyper", "f2.new.hyper"};
+  std::vector<std::string> allowed = {"f1.hyper", "f2.hyper", "f3.hyper", "f1.new.hyper",
+                                      "f2.new.hyper"};
   EXPECT_EQ(testing::unexpected_files(dir.path(), allowed), std::vector<std::string>{});
   EXPECT_FALSE(fs::exists(dir / "f3.new.hyper"));
 }

@@ -52,15 +52,23 @@ TEST(Cli, DefragmentsBesideTheInputAndReports) {
   EXPECT_EQ(result.err, "");
   const auto out = lines(result.out);
   ASSERT_EQ(out.size(), 4u) << result.out;
-  EXPECT_EQ(out[0].rfind("Successfully converted table \"input_database\".\"Extract\".\"Extract\" (1200000 rows", 0), 0u) << out[0];
-  EXPECT_EQ(out[1], fmt::format("Successfully converted {} into {}", (dir / "Oldfile.hyper").string(),
-                                (dir / "Oldfile.new.hyper").string()));
+  EXPECT_EQ(
+      out[0].rfind(
+          "Successfully converted table \"input_database\".\"Extract\".\"Extract\" (1200000 rows",
+          0),
+      0u)
+      << out[0];
+  EXPECT_EQ(out[1],
+            fmt::format("Successfully converted {} into {}", (dir / "Oldfile.hyper").string(),
+                        (dir / "Oldfile.new.hyper").string()));
   const auto before = fs::file_size(dir / "Oldfile.hyper");
   const auto after = fs::file_size(dir / "Oldfile.new.hyper");
   EXPECT_TRUE(contains(out[2], "saved")) << out[2];
-  EXPECT_TRUE(contains(out[2], fmt::format("{:.1f}%", 100.0 * (before - after) / before))) << out[2];
+  EXPECT_TRUE(contains(out[2], fmt::format("{:.1f}%", 100.0 * (before - after) / before)))
+      << out[2];
   EXPECT_TRUE(contains(out[3], "Format version: 2 -> 2")) << out[3];
-  EXPECT_EQ(testing::table_counts(dir / "Oldfile.new.hyper"), testing::table_counts(dir / "Oldfile.hyper"));
+  EXPECT_EQ(testing::table_counts(dir / "Oldfile.new.hyper"),
+            testing::table_counts(dir / "Oldfile.hyper"));
 }
 
 TEST(Cli, OutputOptionInBothSpellings) {
@@ -78,8 +86,8 @@ TEST(Cli, OutputOptionInBothSpellings) {
 TEST(Cli, VerifyReportsTheProofAndTargetVersionTheChange) {
   testing::ScratchDir dir;
   fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
-  const auto result = run_hyperdefrag(
-      {"--verify", "--target-version", "4", (dir / "in.hyper").string()});
+  const auto result =
+      run_hyperdefrag({"--verify", "--target-version", "4", (dir / "in.hyper").string()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(contains(result.out, "Format version: 2 -> 4")) << result.out;
   EXPECT_TRUE(contains(result.out, "Verified: the copy holds exactly the input's catalog and rows"))
@@ -122,7 +130,7 @@ TEST_P(CliBadInput, FailsCleanly) {
   const auto input = dir / "in.hyper";
   std::vector<std::string> args = {input.string()};
   const std::string name = param.name;
-  std::vector<std::string> prefix;  // how the tool is started
+  std::vector<std::string> prefix;          // how the tool is started
   std::unique_ptr<sql::Connection> holder;  // another engine's session, for "held_by_hyperd"
   if (name == "unreadable" || name == "output_dir_not_writable" ||
       name == "in_place_dir_not_writable") {
@@ -139,10 +147,9 @@ TEST_P(CliBadInput, FailsCleanly) {
                                     fs::perms::others_exec);
     fs::copy_file(testing::fragmented_fixture(), input);
     if (name == "in_place_dir_not_writable") args = {"--in-place", input.string()};
-    fs::permissions(input, name == "unreadable"
-                               ? fs::perms::owner_read | fs::perms::owner_write
-                               : fs::perms::owner_read | fs::perms::group_read |
-                                     fs::perms::others_read);
+    fs::permissions(input, name == "unreadable" ? fs::perms::owner_read | fs::perms::owner_write
+                                                : fs::perms::owner_read | fs::perms::group_read |
+                                                      fs::perms::others_read);
   } else if (name == "too_new") {
     fs::copy_file(testing::fragmented_fixture(), input);
     fs::permissions(input, fs::perms::owner_read | fs::perms::owner_write);
@@ -182,10 +189,12 @@ TEST_P(CliBadInput, FailsCleanly) {
     testing::write_bytes(input, "");
   } else if (name == "random") {
     std::string noise(100'000, '\0');
-    for (std::size_t i = 0; i < noise.size(); ++i) noise[i] = static_cast<char>((i * 2654435761u) >> 13);
+    for (std::size_t i = 0; i < noise.size(); ++i)
+      noise[i] = static_cast<char>((i * 2654435761u) >> 13);
     testing::write_bytes(input, noise);
   } else if (name == "truncated") {
-    testing::write_bytes(input, testing::read_bytes(testing::fragmented_fixture()).substr(0, 30'000));
+    testing::write_bytes(input,
+                         testing::read_bytes(testing::fragmented_fixture()).substr(0, 30'000));
   } else if (name == "output_exists") {
     fs::copy_file(testing::fragmented_fixture(), input);
     testing::write_bytes(dir / "in.new.hyper", "keep me");
@@ -202,7 +211,8 @@ TEST_P(CliBadInput, FailsCleanly) {
     args = {"--hyperd", (dir / "nothing").string(), input.string()};
   }
   std::vector<std::string> before_names;
-  for (const auto& entry : fs::directory_iterator(dir.path())) before_names.push_back(entry.path().filename().string());
+  for (const auto& entry : fs::directory_iterator(dir.path()))
+    before_names.push_back(entry.path().filename().string());
   const bool input_is_file = fs::is_regular_file(input);
   const auto before = input_is_file ? testing::read_bytes(input) : std::string();
 
@@ -212,10 +222,11 @@ TEST_P(CliBadInput, FailsCleanly) {
   EXPECT_EQ(result.out, "");
   EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
   EXPECT_TRUE(contains(result.err, param.cause)) << result.err;
-  if (name != "bad_option" && name != "in_place_with_output" &&
-      name != "backup_without_in_place") {
+  if (name != "bad_option" && name != "in_place_with_output" && name != "backup_without_in_place") {
     // The file at fault: the output path, the hyperd given, or the input.
-    const char* culprit = name == "output_dir_missing" ? "out.hyper" : name == "bad_hyperd" ? "nothing" : "in.";
+    const char* culprit = name == "output_dir_missing" ? "out.hyper"
+                          : name == "bad_hyperd"       ? "nothing"
+                                                       : "in.";
     EXPECT_TRUE(contains(result.err, culprit)) << result.err;
   }
   EXPECT_EQ(testing::unexpected_files(dir.path(), before_names), std::vector<std::string>{});
@@ -234,8 +245,7 @@ TEST_P(CliBadInput, FailsCleanly) {
 INSTANTIATE_TEST_SUITE_P(
     EachCase, CliBadInput,
     ::testing::Values(BadCase{"missing", 3, "No such file or directory"},
-                      BadCase{"directory", 3, "is a directory"},
-                      BadCase{"empty", 3, "is empty"},
+                      BadCase{"directory", 3, "is a directory"}, BadCase{"empty", 3, "is empty"},
                       BadCase{"random", 3, "not a Hyper database"},
                       BadCase{"truncated", 3, "truncated"},
                       BadCase{"output_exists", 4, "already exists"},

@@ -2,10 +2,10 @@
 // with libzip around extracts made through the engine.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <zip.h>
 
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 
 #include "test_support.h"
 
@@ -18,7 +18,8 @@ using testing::contains;
 
 std::string payload(std::size_t size, unsigned seed) {
   std::string bytes(size, '\0');
-  for (std::size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>(((i + seed) * 2654435761u) >> 11);
+  for (std::size_t i = 0; i < size; ++i)
+    bytes[i] = static_cast<char>(((i + seed) * 2654435761u) >> 11);
   return bytes;
 }
 
@@ -38,7 +39,8 @@ class PackageCli : public ::testing::Test {
 
   testing::RunResult run(const std::vector<std::string>& args) {
     auto result = run_hyperdefrag(args);
-    EXPECT_EQ(testing::unexpected_files(dir_ / "tmp", {}), std::vector<std::string>{}) << "left in TMPDIR";
+    EXPECT_EQ(testing::unexpected_files(dir_ / "tmp", {}), std::vector<std::string>{})
+        << "left in TMPDIR";
     return result;
   }
 
@@ -51,14 +53,16 @@ class PackageCli : public ::testing::Test {
 // original whole under <stem>.bak.twbx.
 TEST_F(PackageCli, InPlaceReplacesThePackageAndKeepsABackup) {
   const auto package = dir_ / "Sales.twbx";
-  testing::make_zip(package, {{"Sales.twb", "<?xml version='1.0'?><workbook/>", {}, true, 1'600'000'000},
-                              {"Data/Extracts/a.hyper", "", extracts_ / "a.hyper", false, 1'600'000'200},
-                              {"raw.bin", payload(3'000, 2), {}, false, 1'400'000'000}});
+  testing::make_zip(package,
+                    {{"Sales.twb", "<?xml version='1.0'?><workbook/>", {}, true, 1'600'000'000},
+                     {"Data/Extracts/a.hyper", "", extracts_ / "a.hyper", false, 1'600'000'200},
+                     {"raw.bin", payload(3'000, 2), {}, false, 1'400'000'000}});
   const auto before_bytes = testing::read_bytes(package);
   const auto before = testing::read_zip(package);
   const auto result = run({"--in-place", "--backup", package.string()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(testing::read_bytes(dir_ / "Sales.bak.twbx"), before_bytes) << "the backup is the original";
+  EXPECT_EQ(testing::read_bytes(dir_ / "Sales.bak.twbx"), before_bytes)
+      << "the backup is the original";
   EXPECT_LT(fs::file_size(package), before_bytes.size());
   const auto after = testing::read_zip(package);
   ASSERT_EQ(after.size(), before.size());
@@ -70,27 +74,32 @@ TEST_F(PackageCli, InPlaceReplacesThePackageAndKeepsABackup) {
     }
   }
   EXPECT_FALSE(fs::exists(dir_ / "Sales.new.twbx"));
-  EXPECT_EQ(testing::unexpected_files(dir_.path(), {"Sales.twbx", "Sales.bak.twbx", "extracts", "tmp"}),
-            std::vector<std::string>{});
+  EXPECT_EQ(
+      testing::unexpected_files(dir_.path(), {"Sales.twbx", "Sales.bak.twbx", "extracts", "tmp"}),
+      std::vector<std::string>{});
 }
 
 TEST_F(PackageCli, EveryExtractCompactedEveryOtherEntryIdentical) {
   const auto package = dir_ / "Sales.twbx";
-  testing::make_zip(package, {{"Sales.twb", "<?xml version='1.0'?><workbook/>", {}, true, 1'600'000'000},
-                              {"Data/", "", {}, false, 1'600'000'100},
-                              {"Data/Extracts/a.hyper", "", extracts_ / "a.hyper", false, 1'600'000'200},
-                              {"Image/logo.png", payload(50'000, 1), {}, true, 1'500'000'000},
-                              {"Data/Extracts/b.hyper", "", extracts_ / "b.hyper", true, 1'600'000'400},
-                              {"raw.bin", payload(3'000, 2), {}, false, 1'400'000'000}});
+  testing::make_zip(package,
+                    {{"Sales.twb", "<?xml version='1.0'?><workbook/>", {}, true, 1'600'000'000},
+                     {"Data/", "", {}, false, 1'600'000'100},
+                     {"Data/Extracts/a.hyper", "", extracts_ / "a.hyper", false, 1'600'000'200},
+                     {"Image/logo.png", payload(50'000, 1), {}, true, 1'500'000'000},
+                     {"Data/Extracts/b.hyper", "", extracts_ / "b.hyper", true, 1'600'000'400},
+                     {"raw.bin", payload(3'000, 2), {}, false, 1'400'000'000}});
   const auto before_bytes = testing::read_bytes(package);
   const auto result = run({package.string()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.err, "");
   const auto output = dir_ / "Sales.new.twbx";
-  EXPECT_TRUE(contains(result.out, fmt::format("Successfully converted {} into {}", package.string(), output.string())))
+  EXPECT_TRUE(contains(result.out, fmt::format("Successfully converted {} into {}",
+                                               package.string(), output.string())))
       << result.out;
   EXPECT_TRUE(contains(result.out, "Extract Data/Extracts/a.hyper: ")) << result.out;
-  EXPECT_TRUE(contains(result.out, "Successfully converted table \"input_database\".\"Extract\".\"Extract_2\"")) << result.out;
+  EXPECT_TRUE(contains(result.out,
+                       "Successfully converted table \"input_database\".\"Extract\".\"Extract_2\""))
+      << result.out;
   EXPECT_EQ(testing::read_bytes(package), before_bytes);
   EXPECT_LT(fs::file_size(output), fs::file_size(package));
 
@@ -99,7 +108,7 @@ TEST_F(PackageCli, EveryExtractCompactedEveryOtherEntryIdentical) {
   ASSERT_EQ(after.size(), before.size());
   for (std::size_t i = 0; i < before.size(); ++i) {
     SCOPED_TRACE(before[i].name);
-    EXPECT_EQ(after[i].name, before[i].name);    // same order
+    EXPECT_EQ(after[i].name, before[i].name);  // same order
     EXPECT_EQ(after[i].mtime, before[i].mtime);
     EXPECT_EQ(after[i].method, before[i].method);
     if (before[i].name.find(".hyper") == std::string::npos) {
@@ -109,11 +118,14 @@ TEST_F(PackageCli, EveryExtractCompactedEveryOtherEntryIdentical) {
     }
   }
   for (const char* name : {"a.hyper", "b.hyper"}) {
-    testing::extract_zip_entry(output, fmt::format("Data/Extracts/{}", name), dir_ / fmt::format("new-{}", name));
-    EXPECT_EQ(testing::table_counts(dir_ / fmt::format("new-{}", name)), testing::table_counts(extracts_ / name));
+    testing::extract_zip_entry(output, fmt::format("Data/Extracts/{}", name),
+                               dir_ / fmt::format("new-{}", name));
+    EXPECT_EQ(testing::table_counts(dir_ / fmt::format("new-{}", name)),
+              testing::table_counts(extracts_ / name));
     EXPECT_LT(fs::file_size(dir_ / fmt::format("new-{}", name)), fs::file_size(extracts_ / name));
   }
-  EXPECT_EQ(testing::unexpected_files(dir_.path(), {"Sales.twbx", "Sales.new.twbx", "extracts", "tmp", "new-a.hyper", "new-b.hyper"}),
+  EXPECT_EQ(testing::unexpected_files(dir_.path(), {"Sales.twbx", "Sales.new.twbx", "extracts",
+                                                    "tmp", "new-a.hyper", "new-b.hyper"}),
             std::vector<std::string>{});
 
   // The JSON report lists each extract.
@@ -132,8 +144,9 @@ TEST_F(PackageCli, EveryExtractCompactedEveryOtherEntryIdentical) {
 TEST_F(PackageCli, DataSourceWithOnePayloadLeftAlone) {
   const auto package = dir_ / "Source.tdsx";
   const auto text = payload(10'000, 7);
-  testing::make_zip(package, {{"Source.tds", text, {}, true, 1'234'567'890},
-                              {"Data/Extracts/only.hyper", "", extracts_ / "b.hyper", true, 1'600'000'000}});
+  testing::make_zip(package,
+                    {{"Source.tds", text, {}, true, 1'234'567'890},
+                     {"Data/Extracts/only.hyper", "", extracts_ / "b.hyper", true, 1'600'000'000}});
   const auto result = run({"-q", package.string()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "");
@@ -147,21 +160,28 @@ TEST_F(PackageCli, BadPackagesFailCleanly) {
   testing::write_bytes(dir_ / "notzip.twbx", payload(5'000, 3));
   testing::make_zip(dir_ / "nohyper.twbx", {{"Book.twb", "<workbook/>"}});
   testing::write_bytes(dir_ / "broken.hyper", "not a database");
-  testing::make_zip(dir_ / "badextract.twbx", {{"Book.twb", "<workbook/>"},
-                                               {"Data/Extracts/broken.hyper", "", dir_ / "broken.hyper"}});
-  testing::make_zip(dir_ / "exists.twbx", {{"Data/Extracts/b.hyper", "", extracts_ / "b.hyper", false}});
+  testing::make_zip(
+      dir_ / "badextract.twbx",
+      {{"Book.twb", "<workbook/>"}, {"Data/Extracts/broken.hyper", "", dir_ / "broken.hyper"}});
+  testing::make_zip(dir_ / "exists.twbx",
+                    {{"Data/Extracts/b.hyper", "", extracts_ / "b.hyper", false}});
   testing::write_bytes(dir_ / "exists.new.twbx", "keep me");
   struct Case {
     const char* file;
     int code;
     const char* cause;
   };
-  for (const auto& c : {Case{"notzip.twbx", 3, "not a zip archive"}, Case{"nohyper.twbx", 3, "holds no .hyper extract"},
-                        Case{"badextract.twbx", 3, "badextract.twbx [Data/Extracts/broken.hyper]: is not a Hyper database"},
-                        Case{"missing.twbx", 3, "No such file"}, Case{"exists.twbx", 4, "exists.new.twbx: already exists"}}) {
+  for (const auto& c :
+       {Case{"notzip.twbx", 3, "not a zip archive"},
+        Case{"nohyper.twbx", 3, "holds no .hyper extract"},
+        Case{"badextract.twbx", 3,
+             "badextract.twbx [Data/Extracts/broken.hyper]: is not a Hyper database"},
+        Case{"missing.twbx", 3, "No such file"},
+        Case{"exists.twbx", 4, "exists.new.twbx: already exists"}}) {
     SCOPED_TRACE(c.file);
     std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_.path())) names.push_back(entry.path().filename().string());
+    for (const auto& entry : fs::directory_iterator(dir_.path()))
+      names.push_back(entry.path().filename().string());
     const auto input_bytes = fs::exists(dir_ / c.file) ? testing::read_bytes(dir_ / c.file) : "";
     const auto result = run({(dir_ / c.file).string()});
     EXPECT_EQ(result.exit_code, c.code) << result.err;

@@ -3,10 +3,11 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <pty.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "test_support.h"
 
@@ -51,7 +52,8 @@ TEST(ReportCli, JsonReportOfARun) {
 TEST(ReportCli, ReportFileBesideTheHumanLinesAndQuietPrintsNothing) {
   testing::ScratchDir dir;
   fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
-  const auto result = run_hyperdefrag({"-q", "--report", (dir / "report.json").string(), (dir / "in.hyper").string()});
+  const auto result = run_hyperdefrag(
+      {"-q", "--report", (dir / "report.json").string(), (dir / "in.hyper").string()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "");
   EXPECT_EQ(result.err, "");
@@ -68,7 +70,8 @@ TEST(ReportCli, ReportFileBesideTheHumanLinesAndQuietPrintsNothing) {
 TEST(ReportCli, ReportFileThatCannotBeWrittenFailsFirst) {
   testing::ScratchDir dir;
   fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
-  const auto result = run_hyperdefrag({"--report", (dir / "no" / "r.json").string(), (dir / "in.hyper").string()});
+  const auto result =
+      run_hyperdefrag({"--report", (dir / "no" / "r.json").string(), (dir / "in.hyper").string()});
   EXPECT_EQ(result.exit_code, 4) << result.err;
   EXPECT_TRUE(contains(result.err, "r.json: cannot write the report")) << result.err;
   EXPECT_EQ(testing::unexpected_files(dir.path(), {"in.hyper"}), std::vector<std::string>{});
@@ -82,11 +85,13 @@ TEST(ReportCli, VerboseShowsTheEngineLogAndEachStatementsTime) {
   EXPECT_TRUE(contains(result.out, "Successfully converted table")) << result.out;
   const auto log_at = result.err.find("engine log: ");
   ASSERT_NE(log_at, std::string::npos) << result.err;
-  const auto log_dir = result.err.substr(log_at + 12, result.err.find(' ', log_at + 12) - log_at - 12);
+  const auto log_dir =
+      result.err.substr(log_at + 12, result.err.find(' ', log_at + 12) - log_at - 12);
   EXPECT_TRUE(fs::exists(fs::path(log_dir) / "hyperd.log")) << log_dir;
   fs::remove_all(log_dir);
   EXPECT_TRUE(contains(result.err, " s  ATTACH DATABASE")) << result.err;
-  EXPECT_TRUE(contains(result.err, " s  INSERT INTO \"output_database\".\"Extract\".\"Extract\"")) << result.err;
+  EXPECT_TRUE(contains(result.err, " s  INSERT INTO \"output_database\".\"Extract\".\"Extract\""))
+      << result.err;
 }
 
 TEST(ReportCli, QuietAndVerboseExcludeEachOther) {
@@ -101,7 +106,8 @@ TEST(ReportCli, OutputToFilesHasNoControlCharacters) {
   testing::ScratchDir dir;
   fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
   testing::write_bytes(dir / "bad.hyper", "Hyper but not really");
-  const auto result = run_hyperdefrag({"-v", (dir / "in.hyper").string(), (dir / "bad.hyper").string()});
+  const auto result =
+      run_hyperdefrag({"-v", (dir / "in.hyper").string(), (dir / "bad.hyper").string()});
   EXPECT_EQ(result.exit_code, 10);
   EXPECT_FALSE(testing::has_control_characters(result.out)) << result.out;
   EXPECT_FALSE(testing::has_control_characters(result.err)) << result.err;
@@ -166,7 +172,8 @@ TEST(ReportCli, ProgressLineOnATerminalOnly) {
     GTEST_SKIP() << "the copy was too quick for the status line (drawn every 0.25 s)";
   }
   EXPECT_TRUE(contains(terminal, "\r\x1b[K")) << terminal;
-  EXPECT_TRUE(contains(terminal, "table 1/1 \"Extract\".\"Extract\" (1,200,000 rows): ")) << terminal;
+  EXPECT_TRUE(contains(terminal, "table 1/1 \"Extract\".\"Extract\" (1,200,000 rows): "))
+      << terminal;
   EXPECT_TRUE(contains(terminal, " written")) << terminal;
   EXPECT_TRUE(contains(terminal, " elapsed")) << terminal;
 }

@@ -44,8 +44,8 @@ std::optional<fs::path> engine_directory_of(pid_t hyperd) {
   const std::string flag = "--log-dir=";
   const auto start = cmdline.find(flag);
   if (start == std::string::npos) return std::nullopt;
-  return fs::path(cmdline.substr(start + flag.size(),
-                                 cmdline.find('\0', start) - start - flag.size()));
+  return fs::path(
+      cmdline.substr(start + flag.size(), cmdline.find('\0', start) - start - flag.size()));
 }
 
 // The engine log directory named in an error message "(engine log: DIR)".

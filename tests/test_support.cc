@@ -9,12 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <sstream>
-#include <cstring>
-#include <cstdlib>
 
 #include "catalog/catalog.h"
 #include "engine/locate.h"
@@ -280,7 +279,8 @@ void make_small_fragmented(const std::filesystem::path& path, long long rows, in
 void make_zip(const std::filesystem::path& path, const std::vector<ZipInput>& entries) {
   int code = 0;
   zip_t* archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
-  if (archive == nullptr) throw std::runtime_error(fmt::format("zip_open {}: {}", path.string(), code));
+  if (archive == nullptr)
+    throw std::runtime_error(fmt::format("zip_open {}: {}", path.string(), code));
   for (const auto& entry : entries) {
     zip_source_t* source = nullptr;
     zip_int64_t index = -1;
@@ -297,10 +297,13 @@ void make_zip(const std::filesystem::path& path, const std::vector<ZipInput>& en
       }
       index = zip_file_add(archive, entry.name.c_str(), source, 0);
     }
-    if (index < 0) throw std::runtime_error(fmt::format("zip_file_add {}: {}", entry.name, zip_strerror(archive)));
+    if (index < 0)
+      throw std::runtime_error(
+          fmt::format("zip_file_add {}: {}", entry.name, zip_strerror(archive)));
     zip_set_file_compression(archive, static_cast<zip_uint64_t>(index),
                              entry.compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0);
-    zip_file_set_mtime(archive, static_cast<zip_uint64_t>(index), static_cast<time_t>(entry.mtime), 0);
+    zip_file_set_mtime(archive, static_cast<zip_uint64_t>(index), static_cast<time_t>(entry.mtime),
+                       0);
   }
   if (zip_close(archive) != 0) {
     const std::string message = zip_strerror(archive);
@@ -312,7 +315,8 @@ void make_zip(const std::filesystem::path& path, const std::vector<ZipInput>& en
 std::vector<ZipEntryInfo> read_zip(const std::filesystem::path& path, bool with_hyper_bytes) {
   int code = 0;
   zip_t* archive = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
-  if (archive == nullptr) throw std::runtime_error(fmt::format("zip_open {}: {}", path.string(), code));
+  if (archive == nullptr)
+    throw std::runtime_error(fmt::format("zip_open {}: {}", path.string(), code));
   std::vector<ZipEntryInfo> entries;
   for (zip_int64_t i = 0; i < zip_get_num_entries(archive, 0); ++i) {
     zip_stat_t stat;

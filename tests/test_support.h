@@ -113,27 +113,29 @@ const std::filesystem::path& fragmented_fixture();
 namespace hyperdefrag::testing {
 
 // A small fragmented file made through the shared engine (fixture/fragmented.h).
-void make_small_fragmented(const std::filesystem::path& path, long long rows = 60'000, int tables = 1);
+void make_small_fragmented(const std::filesystem::path& path, long long rows = 60'000,
+                           int tables = 1);
 
 // Zip archives, made and read with libzip, for the packaged-workbook tests.
 struct ZipInput {
   std::string name;
-  std::string bytes;                  // the content, unless `file` is set
-  std::filesystem::path file;         // take the content from this file
-  bool compress = true;               // deflate, else store
-  long long mtime = 1'600'000'000;    // seconds since the epoch (stored at 2 s resolution)
+  std::string bytes;                // the content, unless `file` is set
+  std::filesystem::path file;       // take the content from this file
+  bool compress = true;             // deflate, else store
+  long long mtime = 1'600'000'000;  // seconds since the epoch (stored at 2 s resolution)
 };
 void make_zip(const std::filesystem::path& path, const std::vector<ZipInput>& entries);
 
 struct ZipEntryInfo {
   std::string name;
   long long mtime = 0;
-  int method = 0;           // ZIP_CM_STORE (0) or ZIP_CM_DEFLATE (8)
+  int method = 0;  // ZIP_CM_STORE (0) or ZIP_CM_DEFLATE (8)
   std::uint32_t crc = 0;
   std::uint64_t compressed_size = 0;
-  std::string bytes;        // the uncompressed content (empty for .hyper entries unless asked)
+  std::string bytes;  // the uncompressed content (empty for .hyper entries unless asked)
 };
-std::vector<ZipEntryInfo> read_zip(const std::filesystem::path& path, bool with_hyper_bytes = false);
+std::vector<ZipEntryInfo> read_zip(const std::filesystem::path& path,
+                                   bool with_hyper_bytes = false);
 // Extracts one entry into a file.
 void extract_zip_entry(const std::filesystem::path& zip, const std::string& name,
                        const std::filesystem::path& target);

@@ -31,7 +31,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return text;
 }
 
@@ -45,7 +46,8 @@ bool is_own_file(const fs::path& path) {
   const auto stem = path.stem().string();
   if (stem.size() > 4 && stem.substr(stem.size() - 4) == ".new") {
     std::error_code error;
-    return fs::exists(path.parent_path() / (stem.substr(0, stem.size() - 4) + path.extension().string()), error);
+    return fs::exists(
+        path.parent_path() / (stem.substr(0, stem.size() - 4) + path.extension().string()), error);
   }
   return false;
 }
@@ -53,18 +55,22 @@ bool is_own_file(const fs::path& path) {
 std::vector<fs::path> walk(const fs::path& dir) {
   std::vector<fs::path> found;
   std::error_code error;
-  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, error);
+  for (auto it = fs::recursive_directory_iterator(
+           dir, fs::directory_options::skip_permission_denied, error);
        !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
     std::error_code kind;
     if (!it->is_regular_file(kind)) continue;
     const auto& path = it->path();
-    if ((is_hyper_name(path) || package::is_package(path)) && !is_own_file(path)) found.push_back(path);
+    if ((is_hyper_name(path) || package::is_package(path)) && !is_own_file(path))
+      found.push_back(path);
   }
   std::sort(found.begin(), found.end());
   return found;
 }
 
-bool has_wildcard(const std::string& text) { return text.find_first_of("*?[") != std::string::npos; }
+bool has_wildcard(const std::string& text) {
+  return text.find_first_of("*?[") != std::string::npos;
+}
 
 std::vector<fs::path> expand_glob(const std::string& pattern) {
   std::vector<fs::path> found;
@@ -85,7 +91,8 @@ report::FileResult failed(const Job& job, int code, const std::string& message) 
   // Every message names its file; some (an interruption) do not by themselves.
   const bool named = message.find(job.input.string()) != std::string::npos ||
                      message.find(job.output.string()) != std::string::npos;
-  result.error = report::one_line(named ? message : fmt::format("{}: {}", job.input.string(), message));
+  result.error =
+      report::one_line(named ? message : fmt::format("{}: {}", job.input.string(), message));
   return result;
 }
 
@@ -114,8 +121,9 @@ Plan plan(const BatchOptions& options) {
       const auto found = walk(path);
       if (found.empty()) {
         Job job{fs::absolute(path).lexically_normal(), {}, false};
-        result.rejected.push_back(failed(job, static_cast<int>(ExitCode::bad_input),
-                                         fmt::format("{}: holds no .hyper, .twbx or .tdsx file", job.input.string())));
+        result.rejected.push_back(
+            failed(job, static_cast<int>(ExitCode::bad_input),
+                   fmt::format("{}: holds no .hyper, .twbx or .tdsx file", job.input.string())));
       }
       files.insert(files.end(), found.begin(), found.end());
       continue;
@@ -136,12 +144,12 @@ Plan plan(const BatchOptions& options) {
     job.input = fs::absolute(file).lexically_normal();
     if (!seen.insert(job.input).second) continue;
     job.package = package::is_package(job.input);
-    job.output = options.defrag.in_place
-                     ? job.input
-                     : fs::absolute(options.output.value_or(
-                                        job.package ? package::default_output_path(file)
-                                                    : default_output_path(file)))
-                           .lexically_normal();
+    job.output =
+        options.defrag.in_place
+            ? job.input
+            : fs::absolute(options.output.value_or(job.package ? package::default_output_path(file)
+                                                               : default_output_path(file)))
+                  .lexically_normal();
     result.jobs.push_back(std::move(job));
   }
   return result;
@@ -154,13 +162,13 @@ std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOpt
   // once instead of once per file). A single .hyper file starts its own after
   // its preflight, so a bad input fails before any engine starts.
   std::unique_ptr<engine::HyperProcess> shared;
-  const bool share = jobs.size() > 1 || options.shared_engine ||
-                     std::any_of(jobs.begin(), jobs.end(), [](const Job& job) { return job.package; });
+  const bool share =
+      jobs.size() > 1 || options.shared_engine ||
+      std::any_of(jobs.begin(), jobs.end(), [](const Job& job) { return job.package; });
   if (share && !jobs.empty()) {
     try {
       const auto hyperd = engine::locate_hyperd(options.defrag.hyperd);
-      shared = std::make_unique<engine::HyperProcess>(
-          engine_options(hyperd.path, options.defrag));
+      shared = std::make_unique<engine::HyperProcess>(engine_options(hyperd.path, options.defrag));
       if (options.shared_engine) shared->keep_log();
       if (observer.on_engine_started) observer.on_engine_started(shared->log_directory());
     } catch (const Error& error) {
@@ -180,8 +188,10 @@ std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOpt
       if (observer.on_file_start) observer.on_file_start(slot, job);
       DefragHooks hooks;
       hooks.engine = shared.get();
-      if (observer.on_table_start) hooks.on_table_start = [&, slot](const TableStart& t) { observer.on_table_start(slot, t); };
-      if (observer.on_table) hooks.on_table = [&, slot](const TableResult& t) { observer.on_table(slot, t); };
+      if (observer.on_table_start)
+        hooks.on_table_start = [&, slot](const TableStart& t) { observer.on_table_start(slot, t); };
+      if (observer.on_table)
+        hooks.on_table = [&, slot](const TableResult& t) { observer.on_table(slot, t); };
       hooks.on_statement = observer.on_statement;
       auto& result = results[slot];
       try {
@@ -221,7 +231,8 @@ std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOpt
 int exit_code(const std::vector<report::FileResult>& results) {
   if (const int signal = sql::interrupted(); signal != 0) return 128 + signal;
   if (results.size() == 1) return results[0].exit_code;
-  const bool all_ok = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.ok(); });
+  const bool all_ok =
+      std::all_of(results.begin(), results.end(), [](const auto& r) { return r.ok(); });
   return all_ok ? 0 : static_cast<int>(ExitCode::some_failed);
 }
 
@@ -241,14 +252,19 @@ std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, bool force) {
       item.output_space = item.input_size;
       std::error_code error;
       if (fs::equivalent(job.input, job.output, error)) {
-        throw Error(ExitCode::bad_output, fmt::format("{}: is the input file itself; choose another output path", job.output.string()));
+        throw Error(ExitCode::bad_output,
+                    fmt::format("{}: is the input file itself; choose another output path",
+                                job.output.string()));
       }
       if (!force && fs::exists(job.output, error)) {
-        throw Error(ExitCode::bad_output, fmt::format("{}: already exists (use --force to replace it)", job.output.string()));
+        throw Error(
+            ExitCode::bad_output,
+            fmt::format("{}: already exists (use --force to replace it)", job.output.string()));
       }
       if (!fs::is_directory(job.output.parent_path(), error)) {
-        throw Error(ExitCode::bad_output, fmt::format("{}: its directory {} does not exist", job.output.string(),
-                                                      job.output.parent_path().string()));
+        throw Error(ExitCode::bad_output,
+                    fmt::format("{}: its directory {} does not exist", job.output.string(),
+                                job.output.parent_path().string()));
       }
       item.output_free = free_bytes(job.output.parent_path());
     } catch (const Error& error) {
@@ -264,16 +280,17 @@ std::vector<std::string> dry_run_lines(const std::vector<DryRunItem>& items) {
   std::vector<std::string> lines;
   for (const auto& item : items) {
     if (item.exit_code != 0) {
-      lines.push_back(fmt::format("Would fail {} (exit code {}): {}", item.job.input.string(), item.exit_code, item.error));
+      lines.push_back(fmt::format("Would fail {} (exit code {}): {}", item.job.input.string(),
+                                  item.exit_code, item.error));
       continue;
     }
-    std::string line = fmt::format("Would defragment {} ({}) into {}: needs up to {} in {} ({} free)",
-                                   item.job.input.string(), human_size(item.input_size), item.job.output.string(),
-                                   human_size(item.output_space), item.job.output.parent_path().string(),
-                                   human_size(item.output_free));
+    std::string line = fmt::format(
+        "Would defragment {} ({}) into {}: needs up to {} in {} ({} free)", item.job.input.string(),
+        human_size(item.input_size), item.job.output.string(), human_size(item.output_space),
+        item.job.output.parent_path().string(), human_size(item.output_free));
     if (item.job.package) {
-      line += fmt::format(" and up to {} in {} ({} free)", human_size(item.temp_space), temp_base().string(),
-                          human_size(item.temp_free));
+      line += fmt::format(" and up to {} in {} ({} free)", human_size(item.temp_space),
+                          temp_base().string(), human_size(item.temp_free));
     }
     lines.push_back(std::move(line));
   }
@@ -289,7 +306,8 @@ nlohmann::ordered_json dry_run_json(const std::vector<DryRunItem>& items, int ex
                      {"kind", item.job.package ? "package" : "hyper"},
                      {"ok", item.exit_code == 0},
                      {"exit_code", item.exit_code},
-                     {"error", item.exit_code == 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(item.error)},
+                     {"error", item.exit_code == 0 ? nlohmann::ordered_json(nullptr)
+                                                   : nlohmann::ordered_json(item.error)},
                      {"size_before", item.input_size},
                      {"output_space_needed", item.output_space},
                      {"output_free", item.output_free},

@@ -4,11 +4,10 @@
 // A failure in one file does not stop the others.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,13 +18,13 @@
 namespace hyperdefrag::batch {
 
 struct BatchOptions {
-  std::vector<std::string> inputs;             // as given on the command line
-  std::optional<std::filesystem::path> output; // only with exactly one file
+  std::vector<std::string> inputs;              // as given on the command line
+  std::optional<std::filesystem::path> output;  // only with exactly one file
   // The options every file is defragmented with (force, hyperd, ...); its
   // input and output are set per file.
   DefragOptions defrag;
   bool recursive = false;
-  int jobs = 1;                                // files at once
+  int jobs = 1;  // files at once
   // Start one engine for the run even for a single file (for -v, which shows its log).
   bool shared_engine = false;
 };
@@ -73,11 +72,11 @@ int exit_code(const std::vector<report::FileResult>& results);
 struct DryRunItem {
   Job job;
   std::uintmax_t input_size = 0;
-  std::uintmax_t output_space = 0;   // at most this much, beside the output
-  std::uintmax_t temp_space = 0;     // in the temporary directory (packages)
-  std::uintmax_t output_free = 0;    // free bytes where the output goes
+  std::uintmax_t output_space = 0;  // at most this much, beside the output
+  std::uintmax_t temp_space = 0;    // in the temporary directory (packages)
+  std::uintmax_t output_free = 0;   // free bytes where the output goes
   std::uintmax_t temp_free = 0;
-  int exit_code = 0;                 // the failure foreseen, or 0
+  int exit_code = 0;  // the failure foreseen, or 0
   std::string error;
 };
 std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, bool force);

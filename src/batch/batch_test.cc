@@ -18,8 +18,9 @@ std::vector<std::string> inputs(const Plan& plan, const fs::path& base) {
 TEST(BatchPlan, WalksDirectoriesSkippingOwnOutputsAndTemporaries) {
   testing::ScratchDir dir;
   fs::create_directories(dir / "x" / "y");
-  for (const char* name : {"a.hyper", "a.new.hyper", "lonely.new.hyper", "x/B.HYPER", "x/y/c.twbx",
-                           "x/y/c.new.twbx", "x/.a.hyper.hyperdefrag-1-0.tmp.hyper", "x/notes.txt", "x/d.tdsx"}) {
+  for (const char* name :
+       {"a.hyper", "a.new.hyper", "lonely.new.hyper", "x/B.HYPER", "x/y/c.twbx", "x/y/c.new.twbx",
+        "x/.a.hyper.hyperdefrag-1-0.tmp.hyper", "x/notes.txt", "x/d.tdsx"}) {
     testing::write_bytes(dir / name, "x");
   }
   BatchOptions options;
@@ -27,7 +28,8 @@ TEST(BatchPlan, WalksDirectoriesSkippingOwnOutputsAndTemporaries) {
   options.recursive = true;
   const auto plan = batch::plan(options);
   EXPECT_EQ(inputs(plan, dir.path()),
-            (std::vector<std::string>{"a.hyper", "lonely.new.hyper", "x/B.HYPER", "x/d.tdsx", "x/y/c.twbx"}));
+            (std::vector<std::string>{"a.hyper", "lonely.new.hyper", "x/B.HYPER", "x/d.tdsx",
+                                      "x/y/c.twbx"}));
   EXPECT_EQ(plan.jobs[3].output, dir / "x" / "d.new.tdsx");
   EXPECT_TRUE(plan.jobs[3].package);
   EXPECT_EQ(plan.jobs[0].output, dir / "a.new.hyper");
@@ -38,9 +40,11 @@ TEST(BatchPlan, GlobsDuplicatesAndTheOutputOption) {
   testing::ScratchDir dir;
   for (const char* name : {"a.hyper", "b.hyper", "c.twbx"}) testing::write_bytes(dir / name, "x");
   BatchOptions options;
-  options.inputs = {(dir / "*.hyper").string(), (dir / "a.hyper").string(), (dir / "none*.hyper").string()};
+  options.inputs = {(dir / "*.hyper").string(), (dir / "a.hyper").string(),
+                    (dir / "none*.hyper").string()};
   const auto plan = batch::plan(options);
-  EXPECT_EQ(inputs(plan, dir.path()), (std::vector<std::string>{"a.hyper", "b.hyper", "none*.hyper"}));
+  EXPECT_EQ(inputs(plan, dir.path()),
+            (std::vector<std::string>{"a.hyper", "b.hyper", "none*.hyper"}));
 
   options.output = dir / "out.hyper";
   try {

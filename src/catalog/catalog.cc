@@ -77,9 +77,9 @@ Catalog read_catalog(sql::Connection& connection, const std::string& alias,
   Catalog catalog;
   catalog.format_version = read_format_version(connection, path);
 
-  const auto schemas = connection.exec(
-      fmt::format("SELECT n.nspname FROM {} n WHERE {} ORDER BY n.oid",
-                  catalog_table(alias, "pg_namespace"), kSystemSchemaFilter));
+  const auto schemas =
+      connection.exec(fmt::format("SELECT n.nspname FROM {} n WHERE {} ORDER BY n.oid",
+                                  catalog_table(alias, "pg_namespace"), kSystemSchemaFilter));
   for (int row = 0; row < schemas.rows(); ++row) {
     catalog.schemas.emplace_back(schemas.value(row, 0));
   }
@@ -121,9 +121,10 @@ Catalog read_catalog(sql::Connection& connection, const std::string& alias,
     Column column;
     column.name = columns.value(row, 4);
     const std::string type_namespace(columns.value(row, 6));
-    column.type = type_namespace == "pg_catalog"
-                      ? std::string(columns.value(row, 5))
-                      : fmt::format("{}.{}", quote_identifier(type_namespace), columns.value(row, 5));
+    column.type =
+        type_namespace == "pg_catalog"
+            ? std::string(columns.value(row, 5))
+            : fmt::format("{}.{}", quote_identifier(type_namespace), columns.value(row, 5));
     column.not_null = columns.boolean(row, 7);
     column.collation = columns.optional_value(row, 8);
     if (auto expression = columns.optional_value(row, 9)) {
@@ -135,10 +136,10 @@ Catalog read_catalog(sql::Connection& connection, const std::string& alias,
   }
 
   // Assumed constraints, in creation order.
-  const auto constraints = connection.exec(
-      fmt::format("SELECT conrelid, contype, conkey, confrelid, confkey FROM {} "
-                  "WHERE contype IN ('p', 'u', 'f') ORDER BY oid",
-                  catalog_table(alias, "pg_constraint")));
+  const auto constraints =
+      connection.exec(fmt::format("SELECT conrelid, contype, conkey, confrelid, confkey FROM {} "
+                                  "WHERE contype IN ('p', 'u', 'f') ORDER BY oid",
+                                  catalog_table(alias, "pg_constraint")));
   const auto names = [&](const TableIndex& index, std::string_view numbers) {
     std::vector<std::string> out;
     for (int number : parse_numbers(numbers)) out.push_back(index.column_by_number.at(number));
@@ -199,9 +200,10 @@ std::vector<std::string> describe_columns_sql(const std::string& alias, const Ta
   std::vector<std::string> statements;
   for (const auto& column : table.columns) {
     if (!column.description) continue;
-    statements.push_back(fmt::format("COMMENT ON COLUMN {} IS {}",
-                                     quote_qualified({alias, table.schema, table.name, column.name}),
-                                     quote_literal(*column.description)));
+    statements.push_back(
+        fmt::format("COMMENT ON COLUMN {} IS {}",
+                    quote_qualified({alias, table.schema, table.name, column.name}),
+                    quote_literal(*column.description)));
   }
   return statements;
 }
@@ -209,18 +211,19 @@ std::vector<std::string> describe_columns_sql(const std::string& alias, const Ta
 std::vector<std::string> foreign_keys_sql(const std::string& alias, const Table& table) {
   std::vector<std::string> statements;
   for (const auto& key : table.foreign_keys) {
-    statements.push_back(fmt::format(
-        "ALTER TABLE {} ADD ASSUMED FOREIGN KEY ({}) REFERENCES {} ({})",
-        quote_qualified({alias, table.schema, table.name}), column_list(key.columns),
-        quote_qualified({alias, key.referenced_schema, key.referenced_table}),
-        column_list(key.referenced_columns)));
+    statements.push_back(
+        fmt::format("ALTER TABLE {} ADD ASSUMED FOREIGN KEY ({}) REFERENCES {} ({})",
+                    quote_qualified({alias, table.schema, table.name}), column_list(key.columns),
+                    quote_qualified({alias, key.referenced_schema, key.referenced_table}),
+                    column_list(key.referenced_columns)));
   }
   return statements;
 }
 
 long long count_rows(sql::Connection& connection, const std::string& alias, const Table& table) {
   return connection
-      .exec(fmt::format("SELECT COUNT(*) FROM {}", quote_qualified({alias, table.schema, table.name})))
+      .exec(fmt::format("SELECT COUNT(*) FROM {}",
+                        quote_qualified({alias, table.schema, table.name})))
       .integer(0, 0);
 }
 
@@ -262,8 +265,9 @@ std::string strip_database_qualifiers(const std::string& expression) {
       out.append(expression, i, end - i);
       i = end;
     } else if (c == '\'') {
-      const bool escape_string = i > 0 && (expression[i - 1] == 'E' || expression[i - 1] == 'e') &&
-                                 (i < 2 || !std::isalnum(static_cast<unsigned char>(expression[i - 2])));
+      const bool escape_string =
+          i > 0 && (expression[i - 1] == 'E' || expression[i - 1] == 'e') &&
+          (i < 2 || !std::isalnum(static_cast<unsigned char>(expression[i - 2])));
       const std::size_t end = quoted_end(i, '\'', escape_string);
       out.append(expression, i, end - i);
       i = end;

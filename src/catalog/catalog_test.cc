@@ -15,14 +15,13 @@ class CatalogTest : public ::testing::Test {
     file_ = (dir_ / "catalog.hyper").string();
     auto connection = testing::connect();
     connection.exec(fmt::format("CREATE DATABASE {} WITH VERSION 4", sql::quote_identifier(file_)));
-    testing::with_attached(
-        file_, {"CREATE SCHEMA db.\"Zeta\"",
-                "CREATE SCHEMA db.\"empty schema\"",
-                "CREATE TABLE db.\"Zeta\".\"second\" (x INTEGER)",
-                "CREATE TABLE db.public.\"First \"\"one\"\"\" ("
-                "  id BIGINT NOT NULL, price NUMERIC(38,4), code CHARACTER(3), "
-                "  label VARCHAR(20) COLLATE \"en_US_CI\", t TEXT COLLATE \"de\", "
-                "  g TABLEAU.TABGEOGRAPHY, r REAL, b BYTES, ts TIMESTAMPTZ)"});
+    testing::with_attached(file_,
+                           {"CREATE SCHEMA db.\"Zeta\"", "CREATE SCHEMA db.\"empty schema\"",
+                            "CREATE TABLE db.\"Zeta\".\"second\" (x INTEGER)",
+                            "CREATE TABLE db.public.\"First \"\"one\"\"\" ("
+                            "  id BIGINT NOT NULL, price NUMERIC(38,4), code CHARACTER(3), "
+                            "  label VARCHAR(20) COLLATE \"en_US_CI\", t TEXT COLLATE \"de\", "
+                            "  g TABLEAU.TABGEOGRAPHY, r REAL, b BYTES, ts TIMESTAMPTZ)"});
   }
 
   testing::ScratchDir dir_;
@@ -59,7 +58,8 @@ TEST_F(CatalogTest, CreateTableSqlRecreatesTheSameColumns) {
   connection.exec(fmt::format("ATTACH DATABASE {} AS src", sql::quote_identifier(file_)));
   const auto source = read_catalog(connection, "src", file_);
   const auto copy_path = (dir_ / "copy.hyper").string();
-  connection.exec(fmt::format("CREATE DATABASE {} WITH VERSION 4", sql::quote_identifier(copy_path)));
+  connection.exec(
+      fmt::format("CREATE DATABASE {} WITH VERSION 4", sql::quote_identifier(copy_path)));
   connection.exec(fmt::format("ATTACH DATABASE {} AS dst", sql::quote_identifier(copy_path)));
   for (const auto& schema : source.schemas) connection.exec(create_schema_sql("dst", schema));
   for (const auto& table : source.tables) connection.exec(create_table_sql("dst", table));

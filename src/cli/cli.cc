@@ -1,9 +1,11 @@
 #include "cli/cli.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <memory>
@@ -22,9 +24,6 @@
 #include "sql/interrupt.h"
 #include "util/error.h"
 #include "util/hyper_file.h"
-
-#include <cerrno>
-#include <cstring>
 
 namespace hyperdefrag::cli {
 namespace {
@@ -54,7 +53,8 @@ std::string version_text() {
   std::string engine = "hyperd: not found";
   try {
     const auto location = engine::locate_hyperd(std::nullopt);
-    engine = fmt::format("hyperd: {} ({})", engine::hyperd_version(location.path), location.path.string());
+    engine = fmt::format("hyperd: {} ({})", engine::hyperd_version(location.path),
+                         location.path.string());
   } catch (const Error&) {
   }
   return fmt::format("hyperdefrag {}\n{}", HYPERDEFRAG_VERSION, engine);
@@ -105,7 +105,8 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
   app.add_option("-o,--output-hyper-file-path", s.output,
                  "where to write the compacted copy (only with one input; default:\n"
                  "<stem>.new.hyper or <stem>.new.twbx beside the input)");
-  app.add_flag("-f,--force", s.batch.defrag.force, "replace output (or backup) files that exist; skip the free-space check");
+  app.add_flag("-f,--force", s.batch.defrag.force,
+               "replace output (or backup) files that exist; skip the free-space check");
   app.add_flag("-r,--recursive", s.batch.recursive,
                "walk directories for .hyper, .twbx and .tdsx files");
   app.add_option("-j,--jobs", s.batch.jobs, "defragment this many files at once (default 1)")
@@ -190,8 +191,9 @@ int run_defrag(int argc, char** argv) {
   s.batch.defrag.target_version = s.target_version;
   if (!s.memory_limit.empty()) s.batch.defrag.memory_limit = s.memory_limit;
   s.batch.shared_engine = s.verbose;
-  report::Console console(s.quiet ? report::Verbosity::quiet
-                                  : s.verbose ? report::Verbosity::verbose : report::Verbosity::normal,
+  report::Console console(s.quiet     ? report::Verbosity::quiet
+                          : s.verbose ? report::Verbosity::verbose
+                                      : report::Verbosity::normal,
                           !s.json);
   const auto started = std::chrono::steady_clock::now();
 
@@ -220,7 +222,14 @@ int run_defrag(int argc, char** argv) {
   if (s.dry_run) {
     auto items = batch::dry_run(plan.jobs, s.batch.defrag.force);
     for (const auto& rejected : plan.rejected) {
-      items.push_back({{rejected.input, rejected.output, false}, 0, 0, 0, 0, 0, rejected.exit_code, rejected.error});
+      items.push_back({{rejected.input, rejected.output, false},
+                       0,
+                       0,
+                       0,
+                       0,
+                       0,
+                       rejected.exit_code,
+                       rejected.error});
     }
     std::vector<report::FileResult> outcomes;
     for (const auto& item : items) {
@@ -284,7 +293,8 @@ int run_defrag(int argc, char** argv) {
     results.push_back(rejected);
   }
   const int code = batch::exit_code(results);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (results.size() > 1) {
     for (const auto& line : report::summary_lines(results, seconds)) console.line(line);
   }
@@ -317,7 +327,8 @@ int run_inspect(int argc, char** argv) {
   std::unique_ptr<engine::HyperProcess> engine;
   const auto get_engine = [&]() -> engine::HyperProcess& {
     if (!engine) {
-      const auto location = engine::locate_hyperd(hyperd.empty() ? std::nullopt : std::optional<fs::path>(hyperd));
+      const auto location =
+          engine::locate_hyperd(hyperd.empty() ? std::nullopt : std::optional<fs::path>(hyperd));
       engine = std::make_unique<engine::HyperProcess>(
           engine::EngineOptions{location.path, {}, std::chrono::seconds(60)});
     }

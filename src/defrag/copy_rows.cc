@@ -19,9 +19,10 @@ using Clock = std::chrono::steady_clock;
 TableResult copy_one(sql::Connection& connection, const CopyTarget& target,
                      const catalog::Table& table, std::size_t index) {
   const auto started = Clock::now();
-  const auto inserted = connection.exec(copy_table_sql(
-      target, table,
-      index < target.sort_columns.size() ? target.sort_columns[index] : std::vector<std::string>{}));
+  const auto inserted = connection.exec(copy_table_sql(target, table,
+                                                       index < target.sort_columns.size()
+                                                           ? target.sort_columns[index]
+                                                           : std::vector<std::string>{}));
   return {table.schema, table.name, inserted.affected_rows(),
           std::chrono::duration<double>(Clock::now() - started).count()};
 }
@@ -89,7 +90,8 @@ std::vector<TableResult> copy_rows(sql::Connection& main, const sql::Endpoint& e
                                   sql::quote_identifier(target.output_path),
                                   sql::quote_identifier(target.output_alias)));
       for (std::size_t i = next++; i < tables.size() && !failed; i = next++) copy(connection, i);
-      connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(target.output_alias)));
+      connection.exec(
+          fmt::format("DETACH DATABASE {}", sql::quote_identifier(target.output_alias)));
       connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(target.input_alias)));
     } catch (...) {
       failed = true;

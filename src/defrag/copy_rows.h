@@ -12,7 +12,7 @@
 namespace hyperdefrag {
 
 struct CopyTarget {
-  std::string input_alias;   // the input, attached read-only on `main`
+  std::string input_alias;  // the input, attached read-only on `main`
   std::string input_path;
   std::string output_alias;  // the output, attached on `main`, every table created
   std::string output_path;
@@ -21,13 +21,12 @@ struct CopyTarget {
 };
 
 // Copies the rows of every table of `source` with INSERT ... SELECT. With
-// jobs > 1 (0: the machine's cores, at most 4), that many extra connections to the same engine each attach the
-// input (read-only) and the output and take the next table not yet taken;
-// they detach before returning. The hooks' on_table_start and on_table are
-// called for each table (never from two threads at once; `row_versions` is
-// passed on in TableStart), and on_statement observes every connection.
-// Results come back in the tables' order. The first failure stops the other
-// workers and is rethrown.
+// jobs > 1 (0: the machine's cores, at most 4), that many extra connections to the same engine each
+// attach the input (read-only) and the output and take the next table not yet taken; they detach
+// before returning. The hooks' on_table_start and on_table are called for each table (never from
+// two threads at once; `row_versions` is passed on in TableStart), and on_statement observes every
+// connection. Results come back in the tables' order. The first failure stops the other workers and
+// is rethrown.
 std::vector<TableResult> copy_rows(sql::Connection& main, const sql::Endpoint& endpoint,
                                    const catalog::Catalog& source, const CopyTarget& target,
                                    int jobs, const DefragHooks& hooks, long long row_versions);

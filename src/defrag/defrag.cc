@@ -95,7 +95,6 @@ double seconds_since(Clock::time_point start) {
   throw Error(ExitCode::bad_output, fmt::format("{}: {}", output.string(), cause));
 }
 
-
 }  // namespace
 
 void check_output_path(const fs::path& input, const fs::path& output, bool force) {
@@ -174,11 +173,12 @@ void check_version(const fs::path& input, const catalog::Catalog& source, int ve
     for (const auto& column : table.columns) {
       const auto need = catalog::minimum_version(column);
       if (need.version > version) {
-        throw Error(ExitCode::incompatible_version,
-                    fmt::format("{}: cannot write format version {}: column {} of table {} is {}: {}",
-                                input.string(), version, sql::quote_identifier(column.name),
-                                sql::quote_qualified({table.schema, table.name}), column.type,
-                                need.reason));
+        throw Error(
+            ExitCode::incompatible_version,
+            fmt::format("{}: cannot write format version {}: column {} of table {} is {}: {}",
+                        input.string(), version, sql::quote_identifier(column.name),
+                        sql::quote_qualified({table.schema, table.name}), column.type,
+                        need.reason));
       }
     }
   }
@@ -207,13 +207,13 @@ void check_version(const fs::path& input, const catalog::Catalog& source, int ve
   }
   engine.keep_log();
   if (engine_died || connection_lost) {
-    throw Error(ExitCode::engine,
-                fmt::format("{}: {} during the copy ({}); the partial copy was removed and the "
-                            "input is untouched (engine log: {})",
-                            report.input.string(),
-                            engine_died ? "hyperd stopped unexpectedly"
-                                        : "lost the connection to hyperd",
-                            error.what(), engine.log_directory().string()));
+    throw Error(
+        ExitCode::engine,
+        fmt::format("{}: {} during the copy ({}); the partial copy was removed and the "
+                    "input is untouched (engine log: {})",
+                    report.input.string(),
+                    engine_died ? "hyperd stopped unexpectedly" : "lost the connection to hyperd",
+                    error.what(), engine.log_directory().string()));
   }
   throw Error(ExitCode::copy_failed,
               fmt::format("{}: {} (statement: {}; engine log: {})", report.input.string(),
@@ -256,11 +256,10 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
   report.input = fs::absolute(options.input).lexically_normal();
   // In place through a symlink: replace the file it points to, keep the link.
   if (options.in_place) report.input = fs::weakly_canonical(report.input);
-  report.output =
-      options.in_place
-          ? report.input
-          : fs::absolute(options.output.value_or(default_output_path(options.input)))
-                .lexically_normal();
+  report.output = options.in_place
+                      ? report.input
+                      : fs::absolute(options.output.value_or(default_output_path(options.input)))
+                            .lexically_normal();
   if (options.backup) {
     report.backup =
         fs::absolute(options.backup->empty() ? default_backup_path(options.input) : *options.backup)
@@ -338,7 +337,8 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
     // A new database comes with an empty "public" schema; an input may have
     // dropped its own.
     if (std::find(source.schemas.begin(), source.schemas.end(), "public") == source.schemas.end()) {
-      connection.exec(fmt::format("DROP SCHEMA {}", sql::quote_qualified({kOutputAlias, "public"})));
+      connection.exec(
+          fmt::format("DROP SCHEMA {}", sql::quote_qualified({kOutputAlias, "public"})));
     }
     for (const auto& table : source.tables) {
       connection.exec(catalog::create_table_sql(kOutputAlias, table));
@@ -363,8 +363,8 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
     }
     const long long row_versions =
         hooks.on_table_start ? defrag_observe::row_versions(connection, kInputAlias) : 0;
-    report.tables = copy_rows(connection, engine.endpoint(), source, target, options.jobs, hooks,
-                              row_versions);
+    report.tables =
+        copy_rows(connection, engine.endpoint(), source, target, options.jobs, hooks, row_versions);
 
     // 7. Detach the output, so that its bytes are written, and fsync it.
     connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kOutputAlias)));

@@ -14,7 +14,7 @@ namespace hyperdefrag {
 namespace engine {
 class HyperProcess;
 struct EngineOptions;
-}
+}  // namespace engine
 
 struct DefragOptions {
   std::filesystem::path input;
@@ -62,7 +62,7 @@ struct DefragReport {
   int version_after = 0;
   std::size_t schemas = 0;
   std::vector<TableResult> tables;
-  bool verified = false;       // every row was compared (--verify)
+  bool verified = false;      // every row was compared (--verify)
   double copy_seconds = 0;    // creating the tables and copying the rows
   double verify_seconds = 0;  // checking the copy (counts always, rows with --verify)
   double seconds = 0;         // the whole run
@@ -79,8 +79,8 @@ struct TableStart {
   std::string name;
   std::size_t index = 0;  // 0-based, of `count` tables
   std::size_t count = 0;
-  long long rows = 0;     // rows in the input table
-  long long file_row_versions = 0;  // row versions ever stored in the input (defrag/observe.h)
+  long long rows = 0;                 // rows in the input table
+  long long file_row_versions = 0;    // row versions ever stored in the input (defrag/observe.h)
   std::filesystem::path output_temp;  // the output file being written, under its temporary name
 };
 

@@ -86,10 +86,11 @@ TEST(Defragment, KeepsTheFormatVersion) {
     const auto input = dir / fmt::format("v{}.hyper", version);
     {
       auto connection = testing::connect();
-      connection.exec(fmt::format("CREATE DATABASE \"{}\" WITH VERSION {}", input.string(), version));
+      connection.exec(
+          fmt::format("CREATE DATABASE \"{}\" WITH VERSION {}", input.string(), version));
     }
-    testing::with_attached(input, {"CREATE TABLE db.public.t (a INTEGER)",
-                                   "INSERT INTO db.public.t VALUES (1), (2)"});
+    testing::with_attached(
+        input, {"CREATE TABLE db.public.t (a INTEGER)", "INSERT INTO db.public.t VALUES (1), (2)"});
     const auto output = dir / fmt::format("v{}.new.hyper", version);
     const auto report = defragment({input, output, false, std::nullopt, false, std::nullopt});
     EXPECT_EQ(report.version_before, version);
@@ -159,14 +160,16 @@ TEST(Defragment, ParallelTableCopyKeepsEveryRowAndTheTablesOrder) {
   const auto input = dir / "mixed.hyper";
   {
     auto connection = testing::connect();
-    fixture::make_fragmented_file(connection, input, {20'000, 8, std::nullopt, fixture::Layout::mixed});
+    fixture::make_fragmented_file(connection, input,
+                                  {20'000, 8, std::nullopt, fixture::Layout::mixed});
   }
   DefragOptions options;
   options.input = input;
   options.jobs = 4;
   options.verify = true;
   std::vector<std::string> seen;
-  const auto report = defragment(options, [&](const TableResult& table) { seen.push_back(table.name); });
+  const auto report =
+      defragment(options, [&](const TableResult& table) { seen.push_back(table.name); });
   EXPECT_TRUE(report.verified);
   ASSERT_EQ(report.tables.size(), 8u);
   for (std::size_t i = 0; i < report.tables.size(); ++i) {
@@ -197,17 +200,19 @@ TEST(SortOrder, AutoPicksRepeatingColumnsFewestDistinctFirst) {
     auto connection = testing::connect();
     connection.exec(fmt::format("CREATE DATABASE {}", sql::quote_identifier(file.string())));
   }
-  testing::with_attached(file, {
-      "CREATE TABLE db.public.t (id BIGINT, city TEXT, flag BOOL, shape TABLEAU.TABGEOGRAPHY, "
-      "  region TEXT)",
-      "INSERT INTO db.public.t SELECT i, 'city ' || (i % 40), i % 2 = 0, NULL, 'r' || (i % 4) "
-      "  FROM generate_series(1, 10000) AS s(i)"});
+  testing::with_attached(
+      file,
+      {"CREATE TABLE db.public.t (id BIGINT, city TEXT, flag BOOL, shape TABLEAU.TABGEOGRAPHY, "
+       "  region TEXT)",
+       "INSERT INTO db.public.t SELECT i, 'city ' || (i % 40), i % 2 = 0, NULL, 'r' || (i % 4) "
+       "  FROM generate_series(1, 10000) AS s(i)"});
   auto connection = testing::connect();
   connection.exec(fmt::format("ATTACH DATABASE {} AS db", sql::quote_identifier(file.string())));
   const auto table = catalog::read_catalog(connection, "db", file.string()).tables.at(0);
   EXPECT_EQ(choose_sort_columns(connection, "db", table),
             (std::vector<std::string>{"flag", "region", "city"}));
-  EXPECT_EQ(listed_sort_columns("region,nope,id", table), (std::vector<std::string>{"region", "id"}));
+  EXPECT_EQ(listed_sort_columns("region,nope,id", table),
+            (std::vector<std::string>{"region", "id"}));
   connection.exec("DETACH DATABASE db");
 
   DefragOptions options;

@@ -35,8 +35,8 @@ std::vector<std::string> dump(const fs::path& file) {
                               sql::quote_identifier(file.string())));
   std::vector<std::string> rows;
   for (const auto& table : catalog::read_catalog(connection, "db", file.string()).tables) {
-    const auto result = connection.exec(
-        fmt::format("SELECT * FROM {} ORDER BY 1", sql::quote_qualified({"db", table.schema, table.name})));
+    const auto result = connection.exec(fmt::format(
+        "SELECT * FROM {} ORDER BY 1", sql::quote_qualified({"db", table.schema, table.name})));
     for (int r = 0; r < result.rows(); ++r) {
       std::string row = table.name + ":";
       for (int c = 0; c < result.columns(); ++c) {
@@ -61,7 +61,8 @@ struct RoundTrip {
 // Makes a file in format `version` with `statements` (database alias "db"),
 // defragments it with --verify and reads both catalogs.
 RoundTrip round_trip(const testing::ScratchDir& dir, int version,
-                     const std::vector<std::string>& statements, const std::string& name = "in.hyper") {
+                     const std::vector<std::string>& statements,
+                     const std::string& name = "in.hyper") {
   RoundTrip trip;
   trip.input = dir / name;
   trip.output = dir / "out.hyper";
@@ -83,11 +84,12 @@ RoundTrip round_trip(const testing::ScratchDir& dir, int version,
 
 TEST(RoundTrip, SchemasAndTablesKeepTheirOrder) {
   testing::ScratchDir dir;
-  const auto trip = round_trip(dir, 2, {
-      "CREATE SCHEMA db.\"Zulu\"", "CREATE SCHEMA db.\"empty\"", "CREATE SCHEMA db.\"Alpha\"",
-      "CREATE TABLE db.\"Zulu\".\"b\" (x INTEGER)", "CREATE TABLE db.\"Alpha\".\"a\" (x INTEGER)",
-      "CREATE TABLE db.public.\"empty table\" (x INTEGER)",
-      "INSERT INTO db.\"Zulu\".\"b\" VALUES (1), (2), (2)"});
+  const auto trip = round_trip(
+      dir, 2,
+      {"CREATE SCHEMA db.\"Zulu\"", "CREATE SCHEMA db.\"empty\"", "CREATE SCHEMA db.\"Alpha\"",
+       "CREATE TABLE db.\"Zulu\".\"b\" (x INTEGER)", "CREATE TABLE db.\"Alpha\".\"a\" (x INTEGER)",
+       "CREATE TABLE db.public.\"empty table\" (x INTEGER)",
+       "INSERT INTO db.\"Zulu\".\"b\" VALUES (1), (2), (2)"});
   EXPECT_TRUE(trip.report.verified);
   EXPECT_EQ(trip.after.schemas, (std::vector<std::string>{"public", "Zulu", "empty", "Alpha"}));
   ASSERT_EQ(trip.after.tables.size(), 3u);
@@ -100,27 +102,29 @@ TEST(RoundTrip, SchemasAndTablesKeepTheirOrder) {
 
 TEST(RoundTrip, AnInputWithoutThePublicSchemaStaysWithoutIt) {
   testing::ScratchDir dir;
-  const auto trip = round_trip(dir, 2, {"CREATE SCHEMA db.\"Extract\"",
-                                        "CREATE TABLE db.\"Extract\".\"Extract\" (x INTEGER)",
-                                        "DROP SCHEMA db.public"});
+  const auto trip =
+      round_trip(dir, 2,
+                 {"CREATE SCHEMA db.\"Extract\"",
+                  "CREATE TABLE db.\"Extract\".\"Extract\" (x INTEGER)", "DROP SCHEMA db.public"});
   EXPECT_TRUE(trip.report.verified);
   EXPECT_EQ(trip.after.schemas, std::vector<std::string>{"Extract"});
 }
 
 TEST(RoundTrip, ColumnDefinitions) {
   testing::ScratchDir dir;
-  const auto trip = round_trip(dir, 4, {
-      "CREATE TABLE db.public.t ("
-      "  id INTEGER NOT NULL DEFAULT 42,"
-      "  label VARCHAR(20) COLLATE \"en_US_CI\" NOT NULL DEFAULT 'it''s \"quoted\"',"
-      "  german TEXT COLLATE \"de\","
-      "  made TIMESTAMP DEFAULT now(),"
-      "  size INTEGER DEFAULT char_length('abc') + 1,"
-      "  price NUMERIC(38,6) DEFAULT -0.5,"
-      "  note TEXT DEFAULT $$db\"x\".\"pg_catalog\".y$$)",
-      "COMMENT ON COLUMN db.public.t.id IS 'the key, it''s unique'",
-      "COMMENT ON COLUMN db.public.t.german IS 'Straße 表 🚀'",
-      "INSERT INTO db.public.t (german) VALUES ('ä'), (NULL)"});
+  const auto trip =
+      round_trip(dir, 4,
+                 {"CREATE TABLE db.public.t ("
+                  "  id INTEGER NOT NULL DEFAULT 42,"
+                  "  label VARCHAR(20) COLLATE \"en_US_CI\" NOT NULL DEFAULT 'it''s \"quoted\"',"
+                  "  german TEXT COLLATE \"de\","
+                  "  made TIMESTAMP DEFAULT now(),"
+                  "  size INTEGER DEFAULT char_length('abc') + 1,"
+                  "  price NUMERIC(38,6) DEFAULT -0.5,"
+                  "  note TEXT DEFAULT $$db\"x\".\"pg_catalog\".y$$)",
+                  "COMMENT ON COLUMN db.public.t.id IS 'the key, it''s unique'",
+                  "COMMENT ON COLUMN db.public.t.german IS 'Straße 表 🚀'",
+                  "INSERT INTO db.public.t (german) VALUES ('ä'), (NULL)"});
   ASSERT_EQ(trip.after.tables.size(), 1u);
   const auto& columns = trip.after.tables[0].columns;
   EXPECT_EQ(trip.after.tables, trip.before.tables);
@@ -141,9 +145,10 @@ TEST(RoundTrip, ColumnDefinitions) {
   // The defaults still work in the copy.
   testing::with_attached(trip.output, {"INSERT INTO db.public.t (german) VALUES ('new')"});
   const auto rows = dump(trip.output);
-  EXPECT_NE(std::find_if(rows.begin(), rows.end(),
-                         [](const auto& row) { return row.rfind("t:42|it's \"quoted\"|new|", 0) == 0; }),
-            rows.end());
+  EXPECT_NE(
+      std::find_if(rows.begin(), rows.end(),
+                   [](const auto& row) { return row.rfind("t:42|it's \"quoted\"|new|", 0) == 0; }),
+      rows.end());
   // Table descriptions cannot exist: the engine refuses COMMENT ON TABLE.
   EXPECT_THROW(testing::with_attached(trip.output, {"COMMENT ON TABLE db.public.t IS 'x'"}),
                sql::SqlError);
@@ -151,15 +156,18 @@ TEST(RoundTrip, ColumnDefinitions) {
 
 TEST(RoundTrip, AssumedConstraints) {
   testing::ScratchDir dir;
-  const auto trip = round_trip(dir, 2, {
-      "CREATE SCHEMA db.sales",
-      "CREATE TABLE db.public.customer (id INTEGER NOT NULL, region TEXT NOT NULL, email TEXT, "
-      "  phone TEXT, ASSUMED PRIMARY KEY (id, region), ASSUMED UNIQUE (email), ASSUMED UNIQUE (phone))",
-      "CREATE TABLE db.sales.\"order\" (no BIGINT ASSUMED PRIMARY KEY, customer INTEGER, region TEXT,"
-      "  ASSUMED FOREIGN KEY (customer, region) REFERENCES db.public.customer (id, region))",
-      "CREATE TABLE db.public.line (\"order\" BIGINT,"
-      "  ASSUMED FOREIGN KEY (\"order\") REFERENCES db.sales.\"order\")",
-      "INSERT INTO db.public.customer VALUES (1, 'north', 'a@x', NULL)"});
+  const auto trip = round_trip(
+      dir, 2,
+      {"CREATE SCHEMA db.sales",
+       "CREATE TABLE db.public.customer (id INTEGER NOT NULL, region TEXT NOT NULL, email TEXT, "
+       "  phone TEXT, ASSUMED PRIMARY KEY (id, region), ASSUMED UNIQUE (email), ASSUMED UNIQUE "
+       "(phone))",
+       "CREATE TABLE db.sales.\"order\" (no BIGINT ASSUMED PRIMARY KEY, customer INTEGER, region "
+       "TEXT,"
+       "  ASSUMED FOREIGN KEY (customer, region) REFERENCES db.public.customer (id, region))",
+       "CREATE TABLE db.public.line (\"order\" BIGINT,"
+       "  ASSUMED FOREIGN KEY (\"order\") REFERENCES db.sales.\"order\")",
+       "INSERT INTO db.public.customer VALUES (1, 'north', 'a@x', NULL)"});
   ASSERT_EQ(trip.after.tables.size(), 3u);
   EXPECT_EQ(trip.after.tables, trip.before.tables);
   const auto& customer = trip.after.tables[0];
@@ -194,32 +202,38 @@ TEST(RoundTrip, EveryDataTypeAndEdgeValue) {
       "by BYTES, t TEXT, vc VARCHAR(5), c CHAR(3), j JSON, dt DATE, tm TIME, ts TIMESTAMP, "
       "tz TIMESTAMPTZ, iv INTERVAL, g TABLEAU.TABGEOGRAPHY)";
   const std::string insert = "INSERT INTO db.public.types VALUES ";
-  const auto trip = round_trip(dir, 4, {
-      table,
-      insert + "(1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-               "NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
-      insert + "(2, true, -32768, -2147483648, -9223372036854775808, -99999999999999.9999, "
-               "-9999999999999999999999999999.9999999999, CAST('NaN' AS DOUBLE PRECISION), "
-               "CAST('-Infinity' AS REAL), CAST('0' AS OID), CAST('\\x00ff0000' AS BYTES), '', "
-               "'abcde', 'ab', CAST('{\"k\": [1, null, \"\\u0000\"]}' AS JSON), DATE '4713-01-01 BC', "
-               "TIME '00:00:00', TIMESTAMP '0001-01-01 00:00:00', "
-               "TIMESTAMPTZ '0001-01-01 00:00:00+00', INTERVAL '-178000000 years', "
-               "CAST('POINT(1 2)' AS TABLEAU.TABGEOGRAPHY))",
-      insert + "(3, false, 32767, 2147483647, 9223372036854775807, 99999999999999.9999, "
-               "9999999999999999999999999999.9999999999, CAST('-0' AS DOUBLE PRECISION), "
-               "CAST('Infinity' AS REAL), CAST('4294967295' AS OID), CAST('' AS BYTES), "
-               "'Grüße, Привет, مرحبا, שלום, 你好, こんにちは, 안녕, नमस्ते, 🚀👩‍👩‍👧', 'ü🚀', '表', "
-               "CAST('[]' AS JSON), DATE '200000-01-01', TIME '23:59:59.999999', "
-               "TIMESTAMP '9999-12-31 23:59:59.999999', TIMESTAMPTZ '9999-12-31 23:59:59.999999+00', "
-               "INTERVAL '178000000 years', "
-               "CAST('LINESTRING(0 0, 1 1)' AS TABLEAU.TABGEOGRAPHY))",
-      insert + "(4, true, 0, 0, 0, 0, 0, CAST('Infinity' AS DOUBLE PRECISION), CAST('NaN' AS REAL), "
-               "NULL, NULL, repeat('x', 1048576), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-               "CAST('POLYGON((0 0, 1 0, 1 1, 0 0))' AS TABLEAU.TABGEOGRAPHY))",
-      // An exact duplicate row: the multiset keeps both.
-      insert + "(4, true, 0, 0, 0, 0, 0, CAST('Infinity' AS DOUBLE PRECISION), CAST('NaN' AS REAL), "
-               "NULL, NULL, repeat('x', 1048576), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-               "CAST('POLYGON((0 0, 1 0, 1 1, 0 0))' AS TABLEAU.TABGEOGRAPHY))"});
+  const auto trip = round_trip(
+      dir, 4,
+      {table,
+       insert + "(1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+                "NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+       insert +
+           "(2, true, -32768, -2147483648, -9223372036854775808, -99999999999999.9999, "
+           "-9999999999999999999999999999.9999999999, CAST('NaN' AS DOUBLE PRECISION), "
+           "CAST('-Infinity' AS REAL), CAST('0' AS OID), CAST('\\x00ff0000' AS BYTES), '', "
+           "'abcde', 'ab', CAST('{\"k\": [1, null, \"\\u0000\"]}' AS JSON), DATE '4713-01-01 BC', "
+           "TIME '00:00:00', TIMESTAMP '0001-01-01 00:00:00', "
+           "TIMESTAMPTZ '0001-01-01 00:00:00+00', INTERVAL '-178000000 years', "
+           "CAST('POINT(1 2)' AS TABLEAU.TABGEOGRAPHY))",
+       insert +
+           "(3, false, 32767, 2147483647, 9223372036854775807, 99999999999999.9999, "
+           "9999999999999999999999999999.9999999999, CAST('-0' AS DOUBLE PRECISION), "
+           "CAST('Infinity' AS REAL), CAST('4294967295' AS OID), CAST('' AS BYTES), "
+           "'Grüße, Привет, مرحبا, שלום, 你好, こんにちは, 안녕, नमस्ते, 🚀👩‍👩‍👧', 'ü🚀', "
+           "'表', "
+           "CAST('[]' AS JSON), DATE '200000-01-01', TIME '23:59:59.999999', "
+           "TIMESTAMP '9999-12-31 23:59:59.999999', TIMESTAMPTZ '9999-12-31 23:59:59.999999+00', "
+           "INTERVAL '178000000 years', "
+           "CAST('LINESTRING(0 0, 1 1)' AS TABLEAU.TABGEOGRAPHY))",
+       insert +
+           "(4, true, 0, 0, 0, 0, 0, CAST('Infinity' AS DOUBLE PRECISION), CAST('NaN' AS REAL), "
+           "NULL, NULL, repeat('x', 1048576), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+           "CAST('POLYGON((0 0, 1 0, 1 1, 0 0))' AS TABLEAU.TABGEOGRAPHY))",
+       // An exact duplicate row: the multiset keeps both.
+       insert +
+           "(4, true, 0, 0, 0, 0, 0, CAST('Infinity' AS DOUBLE PRECISION), CAST('NaN' AS REAL), "
+           "NULL, NULL, repeat('x', 1048576), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+           "CAST('POLYGON((0 0, 1 0, 1 1, 0 0))' AS TABLEAU.TABGEOGRAPHY))"});
   EXPECT_TRUE(trip.report.verified);
   EXPECT_EQ(trip.after.tables, trip.before.tables);
   const auto before = dump(trip.input);
@@ -235,17 +249,24 @@ TEST(RoundTrip, EveryDataTypeAndEdgeValue) {
 TEST(RoundTrip, AwkwardNamesAndPaths) {
   testing::ScratchDir dir;
   const std::string long_name(10'000, 'n');  // the engine sets no limit we could find
-  const std::vector<std::string> names = {
-      "x\"; DROP TABLE t; --", "with space", "dot.ted", "UPPER", "Ünïcödé 表 🚀", "select", "from",
-      "'single'", long_name};
+  const std::vector<std::string> names = {"x\"; DROP TABLE t; --",
+                                          "with space",
+                                          "dot.ted",
+                                          "UPPER",
+                                          "Ünïcödé 表 🚀",
+                                          "select",
+                                          "from",
+                                          "'single'",
+                                          long_name};
   std::vector<std::string> statements;
   for (const auto& name : names) {
     statements.push_back(fmt::format("CREATE SCHEMA {}", sql::quote_qualified({"db", name})));
-    statements.push_back(fmt::format("CREATE TABLE {} ({} INTEGER, {} TEXT)",
-                                     sql::quote_qualified({"db", name, name}),
-                                     sql::quote_identifier(name), sql::quote_identifier(name + "2")));
+    statements.push_back(fmt::format(
+        "CREATE TABLE {} ({} INTEGER, {} TEXT)", sql::quote_qualified({"db", name, name}),
+        sql::quote_identifier(name), sql::quote_identifier(name + "2")));
     statements.push_back(fmt::format("INSERT INTO {} VALUES (1, {})",
-                                     sql::quote_qualified({"db", name, name}), sql::quote_literal(name)));
+                                     sql::quote_qualified({"db", name, name}),
+                                     sql::quote_literal(name)));
   }
   const auto trip = round_trip(dir, 2, statements, "it's a \"file\" named Ünï 🚀.hyper");
   EXPECT_TRUE(trip.report.verified);
@@ -260,8 +281,9 @@ TEST(RoundTrip, AwkwardNamesAndPaths) {
 
 TEST(RoundTrip, TargetVersionUpgradesAndRefusesALossyDowngrade) {
   testing::ScratchDir dir;
-  const auto trip = round_trip(dir, 2, {"CREATE TABLE db.public.t (x NUMERIC(18,2))",
-                                        "INSERT INTO db.public.t VALUES (1.5)"});
+  const auto trip = round_trip(
+      dir, 2,
+      {"CREATE TABLE db.public.t (x NUMERIC(18,2))", "INSERT INTO db.public.t VALUES (1.5)"});
   DefragOptions up;
   up.input = trip.input;
   up.output = dir / "v4.hyper";
@@ -272,16 +294,17 @@ TEST(RoundTrip, TargetVersionUpgradesAndRefusesALossyDowngrade) {
   EXPECT_EQ(report.version_after, 4);
   EXPECT_EQ(testing::format_version(dir / "v4.hyper"), 4);
 
-  for (const auto& [type, version, reason] :
-       std::vector<std::tuple<std::string, int, std::string>>{{"NUMERIC(38,2)", 2, "needs format version 3"},
-                                                              {"REAL", 3, "needs 4"}}) {
+  for (const auto& [type, version, reason] : std::vector<std::tuple<std::string, int, std::string>>{
+           {"NUMERIC(38,2)", 2, "needs format version 3"}, {"REAL", 3, "needs 4"}}) {
     testing::ScratchDir inner;
     const auto input = inner / "wide.hyper";
     {
       auto connection = testing::connect();
-      connection.exec(fmt::format("CREATE DATABASE {} WITH VERSION 4", sql::quote_identifier(input.string())));
+      connection.exec(
+          fmt::format("CREATE DATABASE {} WITH VERSION 4", sql::quote_identifier(input.string())));
     }
-    testing::with_attached(input, {fmt::format("CREATE TABLE db.public.\"Wide\" (\"Col\" {})", type)});
+    testing::with_attached(input,
+                           {fmt::format("CREATE TABLE db.public.\"Wide\" (\"Col\" {})", type)});
     const auto bytes = testing::read_bytes(input);
     DefragOptions down;
     down.input = input;
@@ -294,7 +317,8 @@ TEST(RoundTrip, TargetVersionUpgradesAndRefusesALossyDowngrade) {
       const std::string message = error.what();
       EXPECT_NE(message.find("\"Col\""), std::string::npos) << message;
       EXPECT_NE(message.find("\"public\".\"Wide\""), std::string::npos) << message;
-      EXPECT_NE(message.find(fmt::format("cannot write format version {}", version)), std::string::npos)
+      EXPECT_NE(message.find(fmt::format("cannot write format version {}", version)),
+                std::string::npos)
           << message;
     }
     EXPECT_EQ(testing::unexpected_files(inner.path(), {"wide.hyper"}), std::vector<std::string>{});

@@ -48,7 +48,8 @@ std::vector<std::string> choose_sort_columns(sql::Connection& connection, const 
   return names;
 }
 
-std::vector<std::string> listed_sort_columns(const std::string& wanted, const catalog::Table& table) {
+std::vector<std::string> listed_sort_columns(const std::string& wanted,
+                                             const catalog::Table& table) {
   std::vector<std::string> names;
   std::stringstream list(wanted);
   for (std::string name; std::getline(list, name, ',');) {

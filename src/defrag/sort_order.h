@@ -18,6 +18,7 @@ std::vector<std::string> choose_sort_columns(sql::Connection& connection, const 
                                              const catalog::Table& table);
 
 // The columns of `wanted` (a comma-separated list) that `table` has, in order.
-std::vector<std::string> listed_sort_columns(const std::string& wanted, const catalog::Table& table);
+std::vector<std::string> listed_sort_columns(const std::string& wanted,
+                                             const catalog::Table& table);
 
 }  // namespace hyperdefrag

@@ -62,7 +62,8 @@ std::string describe_status(int status) {
 bool wait_readable(int fd, Clock::time_point deadline) {
   for (;;) {
     sql::throw_if_interrupted();
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return false;
     pollfd entry{fd, POLLIN, 0};
     const int ready = poll(&entry, 1, static_cast<int>(std::min<long long>(left.count(), 100)));
@@ -136,8 +137,8 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attributes,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attributes, 0);
   sigset_t empty;
   sigemptyset(&empty);
@@ -160,9 +161,9 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
   posix_spawnattr_destroy(&attributes);
   if (spawned != 0) {
     pid_ = -1;
-    fail(fmt::format("{}: cannot start hyperd: {}", options.hyperd.string(),
-                     std::strerror(spawned)),
-         dir);
+    fail(
+        fmt::format("{}: cannot start hyperd: {}", options.hyperd.string(), std::strerror(spawned)),
+        dir);
   }
 
   try {
@@ -174,15 +175,19 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
                          first_error_line(dir / "hyperd-console.log")),
              dir);
       }
-      if (wait_readable(listener.get(), std::min(deadline, Clock::now() + std::chrono::milliseconds(200)))) break;
+      if (wait_readable(listener.get(),
+                        std::min(deadline, Clock::now() + std::chrono::milliseconds(200))))
+        break;
       if (Clock::now() >= deadline) {
-        fail(fmt::format("hyperd did not start within {} s",
-                         std::chrono::duration_cast<std::chrono::seconds>(options.start_timeout).count()),
+        fail(fmt::format(
+                 "hyperd did not start within {} s",
+                 std::chrono::duration_cast<std::chrono::seconds>(options.start_timeout).count()),
              dir);
       }
     }
     callback_fd_ = accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (callback_fd_ < 0) fail(fmt::format("hyperd's callback failed: {}", std::strerror(errno)), dir);
+    if (callback_fd_ < 0)
+      fail(fmt::format("hyperd's callback failed: {}", std::strerror(errno)), dir);
 
     // One length byte, then the endpoint, e.g. "tab.domain:///tmp/x/domain/.s.PGSQL.1".
     std::string message;
@@ -202,7 +207,8 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
       }
       message.append(buffer + offset, static_cast<std::size_t>(n) - offset);
     }
-    while (!message.empty() && (message.back() == '\0' || std::isspace(static_cast<unsigned char>(message.back())))) {
+    while (!message.empty() &&
+           (message.back() == '\0' || std::isspace(static_cast<unsigned char>(message.back())))) {
       message.pop_back();
     }
     const std::string prefix = "tab.domain://";

@@ -1,7 +1,7 @@
 #include "engine/locate.h"
 
-#include <fmt/format.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -72,11 +72,10 @@ std::optional<fs::path> in_venv(const fs::path& venv) {
 }
 
 std::optional<fs::path> from_system_python() {
-  const auto dir = capture(
-      {"python3", "-c",
-       "import importlib.util, os\n"
-       "spec = importlib.util.find_spec('tableauhyperapi')\n"
-       "print(os.path.dirname(spec.origin) if spec and spec.origin else '')"});
+  const auto dir = capture({"python3", "-c",
+                            "import importlib.util, os\n"
+                            "spec = importlib.util.find_spec('tableauhyperapi')\n"
+                            "print(os.path.dirname(spec.origin) if spec and spec.origin else '')"});
   if (!dir || dir->empty()) return std::nullopt;
   const fs::path candidate = hyperd_in_package(*dir);
   if (is_executable_file(candidate)) return candidate;
@@ -85,9 +84,8 @@ std::optional<fs::path> from_system_python() {
 
 HyperdLocation checked(const fs::path& path, const std::string& found_by) {
   if (!is_executable_file(path)) {
-    throw Error(ExitCode::engine,
-                fmt::format("{}: hyperd given by {} is not an executable file", path.string(),
-                            found_by));
+    throw Error(ExitCode::engine, fmt::format("{}: hyperd given by {} is not an executable file",
+                                              path.string(), found_by));
   }
   return {path, found_by};
 }

@@ -35,7 +35,8 @@ std::string quoted_list(const std::vector<std::string>& names) {
 std::string describe_column(const catalog::Column& column) {
   std::string text = fmt::format("{} {} {}", sql::quote_identifier(column.name), column.type,
                                  column.not_null ? "NOT NULL" : "NULL");
-  if (column.collation) text += fmt::format(" COLLATE {}", sql::quote_identifier(*column.collation));
+  if (column.collation)
+    text += fmt::format(" COLLATE {}", sql::quote_identifier(*column.collation));
   if (column.default_expression) text += fmt::format(" DEFAULT {}", *column.default_expression);
   if (column.description) text += fmt::format(" -- {}", *column.description);
   return text;
@@ -51,7 +52,8 @@ std::vector<std::string> describe_constraints(const catalog::Table& table) {
     lines.push_back(fmt::format("ASSUMED UNIQUE ({})", quoted_list(unique)));
   }
   for (const auto& key : table.foreign_keys) {
-    lines.push_back(fmt::format("ASSUMED FOREIGN KEY ({}) REFERENCES {} ({})", quoted_list(key.columns),
+    lines.push_back(fmt::format("ASSUMED FOREIGN KEY ({}) REFERENCES {} ({})",
+                                quoted_list(key.columns),
                                 sql::quote_qualified({key.referenced_schema, key.referenced_table}),
                                 quoted_list(key.referenced_columns)));
   }
@@ -78,9 +80,10 @@ nlohmann::ordered_json constraints_json(const catalog::Table& table) {
   for (const auto& key : table.foreign_keys) {
     constraints.push_back({{"type", "foreign_key"},
                            {"columns", key.columns},
-                           {"references", {{"schema", key.referenced_schema},
-                                           {"table", key.referenced_table},
-                                           {"columns", key.referenced_columns}}}});
+                           {"references",
+                            {{"schema", key.referenced_schema},
+                             {"table", key.referenced_table},
+                             {"columns", key.referenced_columns}}}});
   }
   return constraints;
 }
@@ -98,7 +101,8 @@ FileInfo inspect_file(engine::HyperProcess& engine, const fs::path& path) {
                                 sql::quote_identifier(info.path.string()),
                                 sql::quote_identifier(kAlias)));
   } catch (const sql::SqlError& error) {
-    bad_input(info.path, fmt::format("cannot be opened as a Hyper database: {}", error.engine_message()));
+    bad_input(info.path,
+              fmt::format("cannot be opened as a Hyper database: {}", error.engine_message()));
   }
   info.catalog = catalog::read_catalog(connection, kAlias, info.path.string());
   for (const auto& table : info.catalog.tables) {
@@ -110,18 +114,21 @@ FileInfo inspect_file(engine::HyperProcess& engine, const fs::path& path) {
 
 std::vector<std::string> human_lines(const FileInfo& info) {
   std::vector<std::string> lines;
-  const std::string name = info.entry.empty() ? info.path.string()
-                                              : fmt::format("{} [{}]", info.path.string(), info.entry);
+  const std::string name = info.entry.empty()
+                               ? info.path.string()
+                               : fmt::format("{} [{}]", info.path.string(), info.entry);
   long long rows = 0;
   for (const auto& table : info.tables) rows += table.rows;
-  lines.push_back(fmt::format("{}: {} bytes ({}), format version {}, {} schemas, {} tables, {} rows",
-                              name, report::with_commas(info.size), human_size(info.size),
-                              info.catalog.format_version, info.catalog.schemas.size(),
-                              info.tables.size(), report::with_commas(static_cast<std::uintmax_t>(rows))));
+  lines.push_back(
+      fmt::format("{}: {} bytes ({}), format version {}, {} schemas, {} tables, {} rows", name,
+                  report::with_commas(info.size), human_size(info.size),
+                  info.catalog.format_version, info.catalog.schemas.size(), info.tables.size(),
+                  report::with_commas(static_cast<std::uintmax_t>(rows))));
   for (const auto& schema : info.catalog.schemas) {
     std::size_t count = 0;
     for (const auto& table : info.tables) count += table.table.schema == schema ? 1 : 0;
-    lines.push_back(fmt::format("  schema {}{}", sql::quote_identifier(schema), count == 0 ? " (empty)" : ""));
+    lines.push_back(
+        fmt::format("  schema {}{}", sql::quote_identifier(schema), count == 0 ? " (empty)" : ""));
     for (const auto& table : info.tables) {
       if (table.table.schema != schema) continue;
       lines.push_back(fmt::format("    table {}: {} rows, {} columns",
@@ -155,10 +162,10 @@ nlohmann::ordered_json to_json(const FileInfo& info) {
     schemas.push_back({{"name", schema}, {"tables", std::move(tables)}});
   }
   nlohmann::ordered_json json = {{"hyperdefrag_inspect", kInspectSchemaVersion},
-                         {"file", info.path.string()},
-                         {"size", info.size},
-                         {"format_version", info.catalog.format_version},
-                         {"schemas", std::move(schemas)}};
+                                 {"file", info.path.string()},
+                                 {"size", info.size},
+                                 {"format_version", info.catalog.format_version},
+                                 {"schemas", std::move(schemas)}};
   if (!info.entry.empty()) json["entry"] = info.entry;
   return json;
 }

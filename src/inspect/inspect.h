@@ -3,10 +3,9 @@
 // a new catalog field needs one line in describe_column / column_json.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -24,10 +23,10 @@ struct TableInfo {
 };
 
 struct FileInfo {
-  std::filesystem::path path;   // absolute
-  std::string entry;            // inside a package: the archive entry's name; else empty
+  std::filesystem::path path;  // absolute
+  std::string entry;           // inside a package: the archive entry's name; else empty
   std::uintmax_t size = 0;
-  catalog::Catalog catalog;     // schemas and tables as read
+  catalog::Catalog catalog;       // schemas and tables as read
   std::vector<TableInfo> tables;  // catalog.tables with row counts, in order
 };
 

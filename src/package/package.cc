@@ -40,7 +40,8 @@ std::string zip_message(zip_t* archive) { return zip_error_strerror(zip_get_erro
 bool is_hyper_entry(const std::string& name) {
   if (name.size() < 6 || name.back() == '/') return false;
   std::string tail = name.substr(name.size() - 6);
-  std::transform(tail.begin(), tail.end(), tail.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(tail.begin(), tail.end(), tail.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return tail == ".hyper";
 }
 
@@ -50,7 +51,8 @@ ZipPtr open_package(const fs::path& path) {
   if (S_ISDIR(info.st_mode)) bad_input(path, "is a directory, not a packaged workbook");
   if (!S_ISREG(info.st_mode)) bad_input(path, "is not a regular file");
   if (info.st_size == 0) bad_input(path, "is empty, not a packaged workbook (a zip archive)");
-  if (access(path.c_str(), R_OK) != 0) bad_input(path, fmt::format("cannot be read: {}", std::strerror(errno)));
+  if (access(path.c_str(), R_OK) != 0)
+    bad_input(path, fmt::format("cannot be read: {}", std::strerror(errno)));
   int code = 0;
   zip_t* archive = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
   if (archive == nullptr) {
@@ -58,7 +60,8 @@ ZipPtr open_package(const fs::path& path) {
     zip_error_init_with_code(&error, code);
     const std::string message = zip_error_strerror(&error);
     zip_error_fini(&error);
-    if (code == ZIP_ER_NOZIP) bad_input(path, "is not a packaged workbook or data source (not a zip archive)");
+    if (code == ZIP_ER_NOZIP)
+      bad_input(path, "is not a packaged workbook or data source (not a zip archive)");
     bad_input(path, fmt::format("cannot be opened as a zip archive: {}", message));
   }
   return ZipPtr(archive);
@@ -91,7 +94,8 @@ std::vector<Entry> list_entries(zip_t* archive, const fs::path& path) {
   return entries;
 }
 
-void extract_entry(zip_t* archive, const Entry& entry, const fs::path& package, const fs::path& target) {
+void extract_entry(zip_t* archive, const Entry& entry, const fs::path& package,
+                   const fs::path& target) {
   zip_file_t* file = zip_fopen_index(archive, entry.index, 0);
   if (file == nullptr) {
     bad_input(package, fmt::format("{}: cannot be read: {}", entry.name, zip_message(archive)));
@@ -109,8 +113,9 @@ void extract_entry(zip_t* archive, const Entry& entry, const fs::path& package, 
     if (n == 0) break;
     out.write(buffer.data(), n);
     if (!out) {
-      throw Error(ExitCode::internal, fmt::format("{}: cannot extract {} into {}: {}", package.string(),
-                                                  entry.name, target.string(), std::strerror(errno)));
+      throw Error(ExitCode::internal,
+                  fmt::format("{}: cannot extract {} into {}: {}", package.string(), entry.name,
+                              target.string(), std::strerror(errno)));
     }
   }
   out.close();
@@ -120,11 +125,10 @@ void extract_entry(zip_t* archive, const Entry& entry, const fs::path& package, 
   }
 }
 
-
 // An error from an extract's run names the package and the entry, not the
 // private directory the extract was copied to.
-[[noreturn]] void rethrow_for_entry(const Error& error, const fs::path& package, const std::string& entry,
-                                    const fs::path& extracted) {
+[[noreturn]] void rethrow_for_entry(const Error& error, const fs::path& package,
+                                    const std::string& entry, const fs::path& extracted) {
   std::string message = error.what();
   const std::string prefix = extracted.string() + ": ";
   if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
@@ -138,9 +142,9 @@ zip_int64_t add_entry(zip_t* out, zip_t* in, const Entry& entry, const fs::path&
   if (directory) {
     index = zip_dir_add(out, entry.name.c_str(), ZIP_FL_ENC_RAW);
   } else {
-    zip_source_t* source = replacement.empty()
-                               ? zip_source_zip(out, in, entry.index, 0, 0, -1)  // compressed data as is
-                               : zip_source_file(out, replacement.c_str(), 0, -1);
+    zip_source_t* source = replacement.empty() ? zip_source_zip(out, in, entry.index, 0, 0,
+                                                                -1)  // compressed data as is
+                                               : zip_source_file(out, replacement.c_str(), 0, -1);
     if (source == nullptr) return -1;
     index = zip_file_add(out, entry.name.c_str(), source, ZIP_FL_ENC_RAW);
     if (index < 0) {
@@ -150,7 +154,9 @@ zip_int64_t add_entry(zip_t* out, zip_t* in, const Entry& entry, const fs::path&
   }
   if (index < 0) return -1;
   const auto i = static_cast<zip_uint64_t>(index);
-  if ((entry.stat.valid & ZIP_STAT_MTIME) != 0 && zip_file_set_mtime(out, i, entry.stat.mtime, 0) != 0) return -1;
+  if ((entry.stat.valid & ZIP_STAT_MTIME) != 0 &&
+      zip_file_set_mtime(out, i, entry.stat.mtime, 0) != 0)
+    return -1;
   // The original method: a copied entry is then not recompressed.
   if (!directory && (entry.stat.valid & ZIP_STAT_COMP_METHOD) != 0 &&
       zip_set_file_compression(out, i, entry.stat.comp_method, 0) != 0) {
@@ -209,17 +215,18 @@ report::FileResult defragment_package(const PackageOptions& options, const Defra
   result.package = true;
   result.input = fs::absolute(options.input).lexically_normal();
   const bool in_place = options.defrag.in_place;
-  result.output = in_place ? result.input
-                           : fs::absolute(options.output.value_or(default_output_path(options.input)))
-                                 .lexically_normal();
+  result.output = in_place
+                      ? result.input
+                      : fs::absolute(options.output.value_or(default_output_path(options.input)))
+                            .lexically_normal();
   std::optional<fs::path> backup;
   if (in_place && options.defrag.backup) {
-    backup = fs::absolute(options.defrag.backup->empty()
-                              ? result.input.parent_path() /
-                                    (result.input.stem().string() + ".bak" +
-                                     result.input.extension().string())
-                              : *options.defrag.backup)
-                 .lexically_normal();
+    backup =
+        fs::absolute(options.defrag.backup->empty()
+                         ? result.input.parent_path() / (result.input.stem().string() + ".bak" +
+                                                         result.input.extension().string())
+                         : *options.defrag.backup)
+            .lexically_normal();
     if (fs::exists(*backup) && !options.defrag.force) {
       bad_output(*backup, "already exists (use --force to replace it)");
     }
@@ -264,11 +271,14 @@ report::FileResult defragment_package(const PackageOptions& options, const Defra
   TempFile temp(result.output);
   int code = 0;
   ZipPtr out(zip_open(temp.path().c_str(), ZIP_CREATE | ZIP_EXCL, &code));
-  if (!out) bad_output(result.output, fmt::format("cannot create {} (libzip error {})", temp.path().string(), code));
+  if (!out)
+    bad_output(result.output,
+               fmt::format("cannot create {} (libzip error {})", temp.path().string(), code));
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (add_entry(out.get(), archive.get(), entries[i], replacements[i]) < 0) {
-      throw Error(ExitCode::internal, fmt::format("{}: cannot add {} to the new package: {}",
-                                                  result.output.string(), entries[i].name, zip_message(out.get())));
+      throw Error(ExitCode::internal,
+                  fmt::format("{}: cannot add {} to the new package: {}", result.output.string(),
+                              entries[i].name, zip_message(out.get())));
     }
   }
   int comment_length = 0;
@@ -278,7 +288,8 @@ report::FileResult defragment_package(const PackageOptions& options, const Defra
   }
   sql::throw_if_interrupted();
   if (zip_close(out.get()) != 0) {
-    bad_output(result.output, fmt::format("cannot write the new package: {}", zip_message(out.get())));
+    bad_output(result.output,
+               fmt::format("cannot write the new package: {}", zip_message(out.get())));
   }
   out.release();  // zip_close freed it
 

@@ -53,9 +53,9 @@ report::FileResult defragment_package(const PackageOptions& options, const Defra
 class Unpacked {
  public:
   struct Extract {
-    std::string entry;              // the name inside the archive
-    std::filesystem::path path;     // the extracted file
-    std::uintmax_t size = 0;        // its uncompressed size
+    std::string entry;           // the name inside the archive
+    std::filesystem::path path;  // the extracted file
+    std::uintmax_t size = 0;     // its uncompressed size
   };
   // Throws hyperdefrag::Error (bad input) naming the package and the cause.
   explicit Unpacked(const std::filesystem::path& package);

@@ -49,7 +49,9 @@ TEST(Package, NotAZipIsBadInput) {
     FAIL() << "no error";
   } catch (const Error& error) {
     EXPECT_EQ(error.code(), ExitCode::bad_input);
-    EXPECT_NE(std::string(error.what()).find("p.twbx: is not a packaged workbook"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("p.twbx: is not a packaged workbook"),
+              std::string::npos)
+        << error.what();
   }
 }
 

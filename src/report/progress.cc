@@ -18,7 +18,8 @@ std::uintmax_t size_or_zero(const std::filesystem::path& path) {
 
 }  // namespace
 
-std::optional<double> seconds_left(std::uintmax_t written, double elapsed, std::uintmax_t expected) {
+std::optional<double> seconds_left(std::uintmax_t written, double elapsed,
+                                   std::uintmax_t expected) {
   if (written == 0 || elapsed <= 0) return std::nullopt;
   if (expected <= written) return 0.0;
   const double rate = static_cast<double>(written) / elapsed;
@@ -27,7 +28,8 @@ std::optional<double> seconds_left(std::uintmax_t written, double elapsed, std::
 
 std::string clock_time(double seconds) {
   const auto total = static_cast<long long>(seconds + 0.5);
-  if (total >= 3600) return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
+  if (total >= 3600)
+    return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
   return fmt::format("{}:{:02}", total / 60, total % 60);
 }
 
@@ -84,24 +86,30 @@ std::string Progress::render() {
   std::string line = files_ > 1 ? fmt::format("[{}/{} files] ", files_done_, files_) : "";
   if (active_.empty()) return line + "starting";
   const auto& [slot, active] = *active_.begin();
-  if (!active.table) return line + fmt::format("{}: reading the catalog", active.input.filename().string());
+  if (!active.table)
+    return line + fmt::format("{}: reading the catalog", active.input.filename().string());
   const auto& table = *active.table;
   const auto size = size_or_zero(table.output_temp);
-  const std::uintmax_t written = size > active.size_at_table_start ? size - active.size_at_table_start : 0;
+  const std::uintmax_t written =
+      size > active.size_at_table_start ? size - active.size_at_table_start : 0;
   const double elapsed = std::chrono::duration<double>(Clock::now() - active.table_started).count();
-  line += fmt::format("{} table {}/{} \"{}\".\"{}\" ({} rows): {} written", active.input.filename().string(),
-                      table.index + 1, table.count, table.schema, table.name, with_commas(table.rows),
-                      human_size(written));
-  if (elapsed > 0 && written > 0) line += fmt::format(", {}/s", human_size(static_cast<std::uintmax_t>(written / elapsed)));
+  line += fmt::format("{} table {}/{} \"{}\".\"{}\" ({} rows): {} written",
+                      active.input.filename().string(), table.index + 1, table.count, table.schema,
+                      table.name, with_commas(table.rows), human_size(written));
+  if (elapsed > 0 && written > 0)
+    line += fmt::format(", {}/s", human_size(static_cast<std::uintmax_t>(written / elapsed)));
   line += fmt::format(", {} elapsed", clock_time(elapsed));
   if (learned_rows_ > 0) {
-    const auto expected = static_cast<std::uintmax_t>(static_cast<double>(learned_bytes_) / learned_rows_ * table.rows);
-    if (const auto left = seconds_left(written, elapsed, expected)) line += fmt::format(", ~{} left", clock_time(*left));
+    const auto expected = static_cast<std::uintmax_t>(static_cast<double>(learned_bytes_) /
+                                                      learned_rows_ * table.rows);
+    if (const auto left = seconds_left(written, elapsed, expected))
+      line += fmt::format(", ~{} left", clock_time(*left));
   } else if (table.file_row_versions > 0) {
     // The table's live rows as a share of every row version the input holds.
-    const auto expected = static_cast<std::uintmax_t>(static_cast<double>(active.input_size) * table.rows /
-                                                      table.file_row_versions);
-    if (const auto left = seconds_left(written, elapsed, expected)) line += fmt::format(", ~{} left", clock_time(*left));
+    const auto expected = static_cast<std::uintmax_t>(static_cast<double>(active.input_size) *
+                                                      table.rows / table.file_row_versions);
+    if (const auto left = seconds_left(written, elapsed, expected))
+      line += fmt::format(", ~{} left", clock_time(*left));
   } else if (const auto left = seconds_left(written, elapsed, active.input_size)) {
     line += fmt::format(", <= {} left", clock_time(*left));
   }

@@ -45,7 +45,8 @@ class Progress {
   Progress& operator=(const Progress&) = delete;
 
   // Each file of the run has its own `slot` (its index in the run).
-  void file_started(std::size_t slot, const std::filesystem::path& input, std::uintmax_t input_size);
+  void file_started(std::size_t slot, const std::filesystem::path& input,
+                    std::uintmax_t input_size);
   void table_started(std::size_t slot, const TableStart& table);
   void table_done(std::size_t slot, const TableResult& table);
   void file_done(std::size_t slot);

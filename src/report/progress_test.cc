@@ -31,19 +31,24 @@ TEST(Progress, RenderFollowsTheOutputFile) {
   Console console(Verbosity::normal, true);  // not a terminal here: no thread draws
   Progress progress(console, 3);
   progress.file_started(0, dir / "in.hyper", 100'000);
-  EXPECT_NE(progress.render().find("in.hyper: reading the catalog"), std::string::npos) << progress.render();
+  EXPECT_NE(progress.render().find("in.hyper: reading the catalog"), std::string::npos)
+      << progress.render();
 
   progress.table_started(0, {"S", "T", 0, 2, 1000, 0, output});
   testing::write_bytes(output, std::string(1000 + 4096, 'x'));
   const auto first = progress.render();
-  EXPECT_EQ(first.rfind("[0/3 files] in.hyper table 1/2 \"S\".\"T\" (1,000 rows): 4.0 KiB written", 0), 0u) << first;
+  EXPECT_EQ(
+      first.rfind("[0/3 files] in.hyper table 1/2 \"S\".\"T\" (1,000 rows): 4.0 KiB written", 0),
+      0u)
+      << first;
   EXPECT_NE(first.find("<= "), std::string::npos) << first;  // bounded by the input's size
 
   progress.table_done(0, {"S", "T", 1000, 0.1});
   progress.table_started(0, {"S", "U", 1, 2, 2000, 0, output});
   testing::write_bytes(output, std::string(1000 + 4096 + 4096, 'x'));
   const auto second = progress.render();
-  EXPECT_NE(second.find("table 2/2 \"S\".\"U\" (2,000 rows): 4.0 KiB written"), std::string::npos) << second;
+  EXPECT_NE(second.find("table 2/2 \"S\".\"U\" (2,000 rows): 4.0 KiB written"), std::string::npos)
+      << second;
   EXPECT_NE(second.find(" left"), std::string::npos) << second;
   EXPECT_EQ(second.find("<= "), std::string::npos) << second;  // learned: ~ estimate
 

@@ -29,18 +29,19 @@ nlohmann::ordered_json defrag_json(const DefragReport& report) {
                       {"rows", table.rows},
                       {"seconds", table.seconds}});
   }
-  return {{"size_before", report.size_before},
-          {"size_after", report.size_after},
-          {"saved_bytes", static_cast<long long>(saved_bytes(report.size_before, report.size_after))},
-          {"saved_percent", saved_percent(report.size_before, report.size_after)},
-          {"format_version_before", report.version_before},
-          {"format_version_after", report.version_after},
-          {"schemas", report.schemas},
-          {"tables", tables},
-          {"verified", report.verified},
-          {"copy_seconds", report.copy_seconds},
-          {"verify_seconds", report.verify_seconds},
-          {"seconds", report.seconds}};
+  return {
+      {"size_before", report.size_before},
+      {"size_after", report.size_after},
+      {"saved_bytes", static_cast<long long>(saved_bytes(report.size_before, report.size_after))},
+      {"saved_percent", saved_percent(report.size_before, report.size_after)},
+      {"format_version_before", report.version_before},
+      {"format_version_after", report.version_after},
+      {"schemas", report.schemas},
+      {"tables", tables},
+      {"verified", report.verified},
+      {"copy_seconds", report.copy_seconds},
+      {"verify_seconds", report.verify_seconds},
+      {"seconds", report.seconds}};
 }
 
 }  // namespace
@@ -71,15 +72,17 @@ std::vector<std::string> file_lines(const FileResult& file) {
   lines.push_back(
       fmt::format("Successfully converted {} into {}", file.input.string(), file.output.string()));
   for (const auto& extract : file.extracts) {
-    lines.push_back(fmt::format("Extract {}: {}", extract.entry,
-                                size_change(extract.report.size_before, extract.report.size_after)));
+    lines.push_back(
+        fmt::format("Extract {}: {}", extract.entry,
+                    size_change(extract.report.size_before, extract.report.size_after)));
   }
   lines.push_back(fmt::format("Size: {}", size_change(file.size_before, file.size_after)));
   // A package's extracts may differ in version: each distinct one, in order.
   std::vector<int> versions_before;
   std::vector<int> versions_after;
   const auto note = [](std::vector<int>& versions, int version) {
-    if (std::find(versions.begin(), versions.end(), version) == versions.end()) versions.push_back(version);
+    if (std::find(versions.begin(), versions.end(), version) == versions.end())
+      versions.push_back(version);
   };
   std::size_t schemas = 0;
   std::size_t tables = 0;
@@ -145,17 +148,18 @@ std::vector<std::string> summary_lines(const std::vector<FileResult>& files, dou
 }
 
 nlohmann::ordered_json file_json(const FileResult& file) {
-  nlohmann::ordered_json json = {{"input", file.input.string()},
-                         {"output", file.output.string()},
-                         {"kind", file.package ? "package" : "hyper"},
-                         {"ok", file.ok()},
-                         {"exit_code", file.exit_code},
-                         {"error", file.ok() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(file.error)},
-                         {"size_before", file.size_before},
-                         {"size_after", file.size_after},
-                         {"saved_bytes", static_cast<long long>(saved_bytes(file.size_before, file.size_after))},
-                         {"saved_percent", saved_percent(file.size_before, file.size_after)},
-                         {"seconds", file.seconds}};
+  nlohmann::ordered_json json = {
+      {"input", file.input.string()},
+      {"output", file.output.string()},
+      {"kind", file.package ? "package" : "hyper"},
+      {"ok", file.ok()},
+      {"exit_code", file.exit_code},
+      {"error", file.ok() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(file.error)},
+      {"size_before", file.size_before},
+      {"size_after", file.size_after},
+      {"saved_bytes", static_cast<long long>(saved_bytes(file.size_before, file.size_after))},
+      {"saved_percent", saved_percent(file.size_before, file.size_after)},
+      {"seconds", file.seconds}};
   if (file.hyper) json["hyper"] = defrag_json(*file.hyper);
   if (file.package && file.ok()) {
     nlohmann::ordered_json extracts = nlohmann::ordered_json::array();
@@ -169,7 +173,8 @@ nlohmann::ordered_json file_json(const FileResult& file) {
   return json;
 }
 
-nlohmann::ordered_json run_json(const std::vector<FileResult>& files, double seconds, int exit_code) {
+nlohmann::ordered_json run_json(const std::vector<FileResult>& files, double seconds,
+                                int exit_code) {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   std::size_t failed = 0;
   std::uintmax_t before = 0;

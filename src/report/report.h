@@ -3,10 +3,9 @@
 // defrag, package and batch modules; this module only presents them.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,8 +35,8 @@ struct FileResult {
   std::uintmax_t size_before = 0;
   std::uintmax_t size_after = 0;
   double seconds = 0;
-  std::optional<DefragReport> hyper;   // a .hyper input that succeeded
-  std::vector<ExtractResult> extracts; // a package input that succeeded
+  std::optional<DefragReport> hyper;    // a .hyper input that succeeded
+  std::vector<ExtractResult> extracts;  // a package input that succeeded
   bool ok() const { return exit_code == 0; }
 };
 
@@ -61,6 +60,7 @@ std::vector<std::string> summary_lines(const std::vector<FileResult>& files, dou
 
 // The JSON report of a run.
 nlohmann::ordered_json file_json(const FileResult& file);
-nlohmann::ordered_json run_json(const std::vector<FileResult>& files, double seconds, int exit_code);
+nlohmann::ordered_json run_json(const std::vector<FileResult>& files, double seconds,
+                                int exit_code);
 
 }  // namespace hyperdefrag::report

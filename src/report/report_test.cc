@@ -43,7 +43,8 @@ TEST(Report, NumbersAndPercent) {
 
 TEST(Report, TableLineIsTableausSampleLineWithQuotedNames) {
   EXPECT_EQ(table_line({"public", "it's \"odd\"", 3, 0.014}),
-            "Successfully converted table \"input_database\".\"public\".\"it's \"\"odd\"\"\" (3 rows, 0.01 s)");
+            "Successfully converted table \"input_database\".\"public\".\"it's \"\"odd\"\"\" (3 "
+            "rows, 0.01 s)");
 }
 
 TEST(Report, FileLinesSayWhatWasSavedAndWhetherVerified) {
@@ -51,7 +52,9 @@ TEST(Report, FileLinesSayWhatWasSavedAndWhetherVerified) {
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0], "Successfully converted /data/a.hyper into /data/a.new.hyper");
   EXPECT_EQ(lines[1], "Size: 1,000 bytes (1000 B) -> 250 bytes (250 B), saved 750 bytes (75.0%)");
-  EXPECT_EQ(lines[2], "Format version: 2 -> 2; 2 schemas, 2 tables in 0.75 s; catalog and row counts checked");
+  EXPECT_EQ(
+      lines[2],
+      "Format version: 2 -> 2; 2 schemas, 2 tables in 0.75 s; catalog and row counts checked");
 }
 
 TEST(Report, SummaryListsEachFile) {
@@ -61,9 +64,11 @@ TEST(Report, SummaryListsEachFile) {
   bad.error = "/data/b.hyper: is empty, not a .hyper file";
   const auto lines = summary_lines({sample_file(), bad}, 2.0);
   ASSERT_EQ(lines.size(), 3u);
-  EXPECT_EQ(lines[0].rfind("Summary: 2 files, 1 succeeded, 1 failed; 1,000 bytes", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[0].rfind("Summary: 2 files, 1 succeeded, 1 failed; 1,000 bytes", 0), 0u)
+      << lines[0];
   EXPECT_EQ(lines[1], "  ok      /data/a.hyper -> /data/a.new.hyper (saved 75.0%)");
-  EXPECT_EQ(lines[2], "  FAILED  /data/b.hyper (exit code 3): /data/b.hyper: is empty, not a .hyper file");
+  EXPECT_EQ(lines[2],
+            "  FAILED  /data/b.hyper (exit code 3): /data/b.hyper: is empty, not a .hyper file");
 }
 
 // The documented shape (docs/USAGE.md): every key a script may rely on.

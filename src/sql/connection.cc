@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <signal.h>
 
-#include <chrono>
 #include <charconv>
+#include <chrono>
 
 #include "sql/interrupt.h"
 #include "util/error.h"
@@ -75,10 +75,16 @@ long long Result::affected_rows() const {
 Connection::Connection(const Endpoint& endpoint) {
   // Keywords, not a conninfo string, so no value needs quoting. SSL and GSS
   // encryption are off: the engine is reached through a private Unix socket.
-  const char* keywords[] = {"host",    "port",       "user",    "sslmode",
-                            "gssencmode", "application_name", "connect_timeout", nullptr};
-  const char* values[] = {endpoint.socket_directory.c_str(), endpoint.port.c_str(),
-                          "tableau_internal_user", "disable", "disable", "hyperdefrag", "30",
+  const char* keywords[] = {
+      "host", "port", "user", "sslmode", "gssencmode", "application_name", "connect_timeout",
+      nullptr};
+  const char* values[] = {endpoint.socket_directory.c_str(),
+                          endpoint.port.c_str(),
+                          "tableau_internal_user",
+                          "disable",
+                          "disable",
+                          "hyperdefrag",
+                          "30",
                           nullptr};
   connection_ = PQconnectdbParams(keywords, values, 0);
   if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
@@ -108,16 +114,17 @@ Result Connection::exec(std::string_view statement) {
   const auto started = std::chrono::steady_clock::now();
   Result result(PQexec(connection_, text.c_str()));
   if (observer_) {
-    observer_(text, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    observer_(text,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
   const auto status = result.status();
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
   // A statement cancelled because a signal arrived becomes the signal's error.
   throw_if_interrupted();
   if (PQstatus(connection_) == CONNECTION_BAD) {
-    throw SqlError("08006", fmt::format("lost the connection to hyperd: {}",
-                                        trim(PQerrorMessage(connection_))),
-                   text);
+    throw SqlError(
+        "08006",
+        fmt::format("lost the connection to hyperd: {}", trim(PQerrorMessage(connection_))), text);
   }
   const char* sqlstate = result.field(PG_DIAG_SQLSTATE);
   const char* primary = result.field(PG_DIAG_MESSAGE_PRIMARY);

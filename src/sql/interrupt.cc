@@ -51,12 +51,13 @@ void reset_interrupted() { g_signal.store(0); }
 void throw_if_interrupted() {
   const int signal_number = interrupted();
   if (signal_number == 0) return;
-  const auto code = signal_number == SIGTERM   ? ExitCode::interrupted_term
+  const auto code = signal_number == SIGTERM  ? ExitCode::interrupted_term
                     : signal_number == SIGHUP ? ExitCode::interrupted_hup
                                               : ExitCode::interrupted_int;
-  throw Error(code, fmt::format("interrupted by {}", sigabbrev_np(signal_number)
-                                                         ? fmt::format("SIG{}", sigabbrev_np(signal_number))
-                                                         : std::to_string(signal_number)));
+  throw Error(
+      code, fmt::format("interrupted by {}", sigabbrev_np(signal_number)
+                                                 ? fmt::format("SIG{}", sigabbrev_np(signal_number))
+                                                 : std::to_string(signal_number)));
 }
 
 void register_cancel(PGcancel* cancel) {

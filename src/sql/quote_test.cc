@@ -31,11 +31,10 @@ TEST(Quote, RejectsNulBytes) {
 // Awkward text sent through the real engine comes back unchanged.
 TEST(Quote, RoundTripsThroughTheEngine) {
   auto connection = testing::connect();
-  for (const std::string text :
-       {"plain", "it's", "two''quotes", "x\"; DROP TABLE y; --", "back\\slash\\n", "Ünïcödé 表 🚀",
-        "$$dollar$$", "", "new\nline"}) {
-    const auto result = connection.exec(
-        fmt::format("SELECT {} AS {}", quote_literal(text), quote_identifier(text.empty() ? "e" : text)));
+  for (const std::string text : {"plain", "it's", "two''quotes", "x\"; DROP TABLE y; --",
+                                 "back\\slash\\n", "Ünïcödé 表 🚀", "$$dollar$$", "", "new\nline"}) {
+    const auto result = connection.exec(fmt::format("SELECT {} AS {}", quote_literal(text),
+                                                    quote_identifier(text.empty() ? "e" : text)));
     EXPECT_EQ(result.value(0, 0), text);
     EXPECT_EQ(result.column_name(0), text.empty() ? "e" : text);
   }

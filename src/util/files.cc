@@ -20,9 +20,9 @@ std::atomic<int> g_counter{0};
 }
 
 TempFile::TempFile(const fs::path& final_path) : final_path_(final_path) {
-  path_ = final_path.parent_path() /
-          fmt::format(".{}.hyperdefrag-{}-{}.tmp.hyper", final_path.filename().string(), getpid(),
-                      g_counter.fetch_add(1));
+  path_ = final_path.parent_path() / fmt::format(".{}.hyperdefrag-{}-{}.tmp.hyper",
+                                                 final_path.filename().string(), getpid(),
+                                                 g_counter.fetch_add(1));
 }
 
 TempFile::~TempFile() {

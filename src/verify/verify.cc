@@ -41,9 +41,11 @@ void compare_columns(const catalog::Table& a, const catalog::Table& b,
       out.push_back(fmt::format("table {}: column {} is named {} in the copy", where,
                                 quote_identifier(x.name), quote_identifier(y.name)));
     }
-    if (x.type != y.type) out.push_back(fmt::format("{}: type {} became {}", column, x.type, y.type));
+    if (x.type != y.type)
+      out.push_back(fmt::format("{}: type {} became {}", column, x.type, y.type));
     if (x.not_null != y.not_null) {
-      out.push_back(fmt::format("{}: NOT NULL {} in the copy", column, y.not_null ? "added" : "lost"));
+      out.push_back(
+          fmt::format("{}: NOT NULL {} in the copy", column, y.not_null ? "added" : "lost"));
     }
     if (x.collation != y.collation) {
       out.push_back(fmt::format("{}: collation {} became {}", column, describe(x.collation),
@@ -86,7 +88,8 @@ Verdict compare_catalogs(const catalog::Catalog& source, const catalog::Catalog&
     compare_columns(table, other, out);
     if (table.primary_key != other.primary_key) {
       out.push_back(fmt::format("table {}: assumed primary key ({}) became ({})", table_name(table),
-                                fmt::join(table.primary_key, ", "), fmt::join(other.primary_key, ", ")));
+                                fmt::join(table.primary_key, ", "),
+                                fmt::join(other.primary_key, ", ")));
     }
     if (table.unique != other.unique) {
       out.push_back(fmt::format("table {}: {} assumed unique constraints became {} different ones",
@@ -113,8 +116,8 @@ Verdict compare_catalogs(const catalog::Catalog& source, const catalog::Catalog&
 }
 
 Verdict compare_rows(sql::Connection& connection, const catalog::Catalog& source,
-                     const std::string& source_alias, const std::string& copy_alias,
-                     RowCheck check, std::size_t max_differences) {
+                     const std::string& source_alias, const std::string& copy_alias, RowCheck check,
+                     std::size_t max_differences) {
   Verdict verdict;
   for (const auto& table : source.tables) {
     if (verdict.differences.size() >= max_differences) break;
@@ -138,9 +141,10 @@ Verdict compare_rows(sql::Connection& connection, const catalog::Catalog& source
     const long long copy_rows = result.integer(0, 1);
     const long long missing = check == RowCheck::counts ? 0 : result.integer(0, 2);
     if (source_rows != copy_rows || missing != 0) {
-      verdict.differences.push_back(fmt::format(
-          "table {}: {} rows in the input, {} in the copy, {} rows of the input not found in the copy",
-          table_name(table), source_rows, copy_rows, missing));
+      verdict.differences.push_back(
+          fmt::format("table {}: {} rows in the input, {} in the copy, {} rows of the input not "
+                      "found in the copy",
+                      table_name(table), source_rows, copy_rows, missing));
     }
   }
   return verdict;
@@ -152,8 +156,7 @@ namespace hyperdefrag {
 
 void verify_copy(sql::Connection& connection, const catalog::Catalog& source,
                  const std::string& source_alias, const std::filesystem::path& input,
-                 const std::filesystem::path& copy, int expected_version,
-                 verify::RowCheck check) {
+                 const std::filesystem::path& copy, int expected_version, verify::RowCheck check) {
   constexpr const char* kCopyAlias = "verify_database";
   connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
                               quote_identifier(copy.string()), quote_identifier(kCopyAlias)));
@@ -174,13 +177,13 @@ void verify_copy(sql::Connection& connection, const catalog::Catalog& source,
   }
   connection.exec(fmt::format("DETACH DATABASE {}", quote_identifier(kCopyAlias)));
   if (!verdict.equal()) {
-    throw Error(ExitCode::verify_failed,
-                fmt::format("{}: the copy does not match the input: {}{}; the copy was discarded",
-                            input.string(), verdict.differences.front(),
-                            verdict.differences.size() > 1
-                                ? fmt::format(" (and {} more differences)",
-                                              verdict.differences.size() - 1)
-                                : ""));
+    throw Error(
+        ExitCode::verify_failed,
+        fmt::format("{}: the copy does not match the input: {}{}; the copy was discarded",
+                    input.string(), verdict.differences.front(),
+                    verdict.differences.size() > 1
+                        ? fmt::format(" (and {} more differences)", verdict.differences.size() - 1)
+                        : ""));
   }
 }
 

@@ -56,7 +56,6 @@ namespace hyperdefrag {
 // first difference.
 void verify_copy(sql::Connection& connection, const catalog::Catalog& source,
                  const std::string& source_alias, const std::filesystem::path& input,
-                 const std::filesystem::path& copy, int expected_version,
-                 verify::RowCheck check);
+                 const std::filesystem::path& copy, int expected_version, verify::RowCheck check);
 
 }  // namespace hyperdefrag

@@ -1,11 +1,10 @@
-#include "verify/verify.h"
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "sql/quote.h"
 #include "test_support.h"
 #include "util/error.h"
+#include "verify/verify.h"
 
 namespace hyperdefrag {
 namespace {
@@ -59,7 +58,8 @@ TEST(VerifyCopy, RefusesAMissingRow) {
   const auto failure = verify(input, copy);
   EXPECT_NE(failure.find("in.hyper: the copy does not match the input"), std::string::npos)
       << failure;
-  EXPECT_NE(failure.find("table \"s\".\"t\": 3 rows in the input, 2 in the copy"), std::string::npos)
+  EXPECT_NE(failure.find("table \"s\".\"t\": 3 rows in the input, 2 in the copy"),
+            std::string::npos)
       << failure;
 }
 
@@ -86,7 +86,8 @@ TEST(VerifyCopy, RefusesAMissingSchemaOrTable) {
   testing::ScratchDir dir;
   const auto input = make_database(dir, "in.hyper", kInput);
   const auto empty = make_database(dir, "empty.hyper", {"CREATE SCHEMA db.s"});
-  EXPECT_NE(verify(input, empty).find("table \"s\".\"t\": missing from the copy"), std::string::npos)
+  EXPECT_NE(verify(input, empty).find("table \"s\".\"t\": missing from the copy"),
+            std::string::npos)
       << verify(input, empty);
   const auto other = make_database(dir, "other.hyper", {"CREATE SCHEMA db.r"});
   EXPECT_NE(verify(input, other).find("schemas"), std::string::npos) << verify(input, other);

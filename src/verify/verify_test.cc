@@ -22,11 +22,13 @@ class VerifyTest : public ::testing::Test {
       auto connection = testing::connect();
       connection.exec(fmt::format("CREATE DATABASE {}", sql::quote_identifier(source_.string())));
     }
-    testing::with_attached(source_, {
-        "CREATE TABLE db.public.t (id INTEGER NOT NULL, name TEXT DEFAULT 'none', score DOUBLE PRECISION)",
-        "INSERT INTO db.public.t VALUES (1, 'a', 1.5), (2, NULL, NULL), (2, NULL, NULL), (3, 'c', -0.25)",
-        "CREATE TABLE db.public.other (x INTEGER)",
-        "INSERT INTO db.public.other SELECT * FROM generate_series(1, 1000)"});
+    testing::with_attached(source_,
+                           {"CREATE TABLE db.public.t (id INTEGER NOT NULL, name TEXT DEFAULT "
+                            "'none', score DOUBLE PRECISION)",
+                            "INSERT INTO db.public.t VALUES (1, 'a', 1.5), (2, NULL, NULL), (2, "
+                            "NULL, NULL), (3, 'c', -0.25)",
+                            "CREATE TABLE db.public.other (x INTEGER)",
+                            "INSERT INTO db.public.other SELECT * FROM generate_series(1, 1000)"});
     DefragOptions options;
     options.input = source_;
     options.output = copy_;
@@ -36,7 +38,8 @@ class VerifyTest : public ::testing::Test {
   // Compares source and copy as --verify does.
   Verdict compare() {
     auto connection = testing::connect();
-    connection.exec(fmt::format("ATTACH DATABASE {} AS a", sql::quote_identifier(source_.string())));
+    connection.exec(
+        fmt::format("ATTACH DATABASE {} AS a", sql::quote_identifier(source_.string())));
     connection.exec(fmt::format("ATTACH DATABASE {} AS b", sql::quote_identifier(copy_.string())));
     const auto a = catalog::read_catalog(connection, "a", source_.string());
     const auto b = catalog::read_catalog(connection, "b", copy_.string());
@@ -62,7 +65,8 @@ TEST_F(VerifyTest, CatchesAChangedValue) {
   change_copy({"UPDATE db.public.t SET score = 1.25 WHERE id = 1"});
   const auto verdict = compare();
   ASSERT_FALSE(verdict.equal());
-  EXPECT_NE(verdict.differences[0].find("\"public\".\"t\""), std::string::npos) << verdict.differences[0];
+  EXPECT_NE(verdict.differences[0].find("\"public\".\"t\""), std::string::npos)
+      << verdict.differences[0];
 }
 
 TEST_F(VerifyTest, CatchesAValueTurnedNull) {
@@ -74,40 +78,45 @@ TEST_F(VerifyTest, CatchesAMissingRow) {
   change_copy({"DELETE FROM db.public.other WHERE x = 500"});
   const auto verdict = compare();
   ASSERT_FALSE(verdict.equal());
-  EXPECT_NE(verdict.differences[0].find("\"public\".\"other\": 1000 rows in the input, 999 in the copy"),
-            std::string::npos)
+  EXPECT_NE(
+      verdict.differences[0].find("\"public\".\"other\": 1000 rows in the input, 999 in the copy"),
+      std::string::npos)
       << verdict.differences[0];
 }
 
 TEST_F(VerifyTest, CatchesAnExtraDuplicateRowEvenWhenCountsMatch) {
   // One duplicate more and one distinct row less: same count, different multiset.
-  change_copy({"DELETE FROM db.public.t WHERE id = 3",
-               "INSERT INTO db.public.t VALUES (1, 'a', 1.5)"});
+  change_copy(
+      {"DELETE FROM db.public.t WHERE id = 3", "INSERT INTO db.public.t VALUES (1, 'a', 1.5)"});
   const auto verdict = compare();
   ASSERT_FALSE(verdict.equal());
-  EXPECT_NE(verdict.differences[0].find("4 rows in the input, 4 in the copy, 1 rows of the input not found"),
+  EXPECT_NE(verdict.differences[0].find(
+                "4 rows in the input, 4 in the copy, 1 rows of the input not found"),
             std::string::npos)
       << verdict.differences[0];
 }
 
 TEST_F(VerifyTest, CatchesAChangedDefault) {
-  change_copy({"CREATE TABLE db.public.t2 (id INTEGER NOT NULL, name TEXT DEFAULT 'other', "
-               "score DOUBLE PRECISION)",
-               "INSERT INTO db.public.t2 SELECT * FROM db.public.t", "DROP TABLE db.public.t",
-               "ALTER TABLE db.public.t2 RENAME TO t"});
+  change_copy(
+      {"CREATE TABLE db.public.t2 (id INTEGER NOT NULL, name TEXT DEFAULT 'other', "
+       "score DOUBLE PRECISION)",
+       "INSERT INTO db.public.t2 SELECT * FROM db.public.t", "DROP TABLE db.public.t",
+       "ALTER TABLE db.public.t2 RENAME TO t"});
   const auto verdict = compare();
   ASSERT_FALSE(verdict.equal());
   bool named = false;
   for (const auto& difference : verdict.differences) {
-    named |= difference.find("column \"name\": default ''none'' became ''other''") != std::string::npos;
+    named |=
+        difference.find("column \"name\": default ''none'' became ''other''") != std::string::npos;
   }
   EXPECT_TRUE(named) << fmt::format("{}", fmt::join(verdict.differences, "\n"));
 }
 
 TEST_F(VerifyTest, CatchesALostNotNullAndAnotherVersion) {
-  change_copy({"CREATE TABLE db.public.t2 (id INTEGER, name TEXT DEFAULT 'none', score DOUBLE PRECISION)",
-               "INSERT INTO db.public.t2 SELECT * FROM db.public.t", "DROP TABLE db.public.t",
-               "ALTER TABLE db.public.t2 RENAME TO t"});
+  change_copy(
+      {"CREATE TABLE db.public.t2 (id INTEGER, name TEXT DEFAULT 'none', score DOUBLE PRECISION)",
+       "INSERT INTO db.public.t2 SELECT * FROM db.public.t", "DROP TABLE db.public.t",
+       "ALTER TABLE db.public.t2 RENAME TO t"});
   EXPECT_FALSE(compare().equal());
   auto connection = testing::connect();
   connection.exec(fmt::format("ATTACH DATABASE {} AS a", sql::quote_identifier(source_.string())));
