@@ -6,7 +6,9 @@
 
 #include <algorithm>
 
+#include "defrag/sort_order.h"
 #include "fixture/fragmented.h"
+#include "sql/quote.h"
 #include "test_support.h"
 #include "util/error.h"
 
@@ -149,12 +151,6 @@ TEST(Defragment, RefusesTheInputAsOutputUnderAnyName) {
   EXPECT_EQ(testing::read_bytes(dir / "in.hyper"), before);
 }
 
-}  // namespace
-}  // namespace hyperdefrag
-
-namespace hyperdefrag {
-namespace {
-
 TEST(Defragment, ParallelTableCopyKeepsEveryRowAndTheTablesOrder) {
   testing::ScratchDir dir;
   const auto input = dir / "mixed.hyper";
@@ -183,15 +179,6 @@ TEST(Defragment, ParallelTableCopyKeepsEveryRowAndTheTablesOrder) {
   EXPECT_EQ(seen, names) << "each table is reported once";
   EXPECT_EQ(testing::table_counts(default_output_path(input)), testing::table_counts(input));
 }
-
-}  // namespace
-}  // namespace hyperdefrag
-
-#include "defrag/sort_order.h"
-#include "sql/quote.h"
-
-namespace hyperdefrag {
-namespace {
 
 TEST(SortOrder, AutoPicksRepeatingColumnsFewestDistinctFirst) {
   testing::ScratchDir dir;
