@@ -61,7 +61,7 @@ std::vector<fs::path> walk(const fs::path& dir) {
     std::error_code kind;
     if (!it->is_regular_file(kind)) continue;
     const auto& path = it->path();
-    if ((is_hyper_name(path) || package::is_package(path)) && !is_own_file(path))
+    if ((is_hyper_name(path) || input_kind(path) == InputKind::package) && !is_own_file(path))
       found.push_back(path);
   }
   std::sort(found.begin(), found.end());
@@ -82,24 +82,24 @@ std::vector<fs::path> expand_glob(const std::string& pattern) {
   return found;
 }
 
-report::FileResult failed(const Job& job, int code, const std::string& message) {
+report::FileResult failed(const Job& job, const Error& error) {
   report::FileResult result;
   result.input = job.input;
   result.output = job.output;
   result.package = job.package;
-  result.exit_code = code;
-  // Every message names its file; some (an interruption) do not by themselves.
-  const bool named = message.find(job.input.string()) != std::string::npos ||
-                     message.find(job.output.string()) != std::string::npos;
-  result.error =
-      report::one_line(named ? message : fmt::format("{}: {}", job.input.string(), message));
+  result.exit_code = static_cast<int>(error.code());
+  // An error about no file in particular (an interruption) is about this one.
+  result.error = report::one_line(error.subject().empty() ? error.about(job.input).what()
+                                                          : error.what());
   return result;
 }
 
-std::uintmax_t free_bytes(const fs::path& dir) {
-  struct statvfs info {};
-  if (statvfs(dir.c_str(), &info) != 0) return 0;
-  return static_cast<std::uintmax_t>(info.f_bavail) * info.f_frsize;
+// The options one job runs with: the batch's, with the job's paths.
+DefragOptions options_for(const Job& job, const BatchOptions& options) {
+  DefragOptions defrag = options.defrag;
+  defrag.input = job.input;
+  if (!defrag.in_place) defrag.output = job.output;
+  return defrag;
 }
 
 }  // namespace
@@ -122,16 +122,12 @@ Plan plan(const BatchOptions& options) {
       if (found.empty()) {
         Job job{fs::absolute(path).lexically_normal(), {}, false};
         result.rejected.push_back(
-            failed(job, static_cast<int>(ExitCode::bad_input),
-                   fmt::format("{}: holds no .hyper, .twbx or .tdsx file", job.input.string())));
+            failed(job, Error(ExitCode::bad_input, job.input, "holds no .hyper, .twbx or .tdsx file")));
       }
       files.insert(files.end(), found.begin(), found.end());
       continue;
     }
     files.push_back(path);
-  }
-  if (options.output && options.defrag.in_place) {
-    throw Error(ExitCode::usage, "--in-place writes over the input; it takes no output path");
   }
   if (options.output && files.size() + result.rejected.size() > 1) {
     throw Error(ExitCode::usage,
@@ -141,15 +137,14 @@ Plan plan(const BatchOptions& options) {
   std::set<fs::path> seen;
   for (const auto& file : files) {
     Job job;
-    job.input = fs::absolute(file).lexically_normal();
+    DefragOptions defrag = options.defrag;
+    defrag.input = file;
+    defrag.output = options.output;
+    const Destination destination = destination_for(defrag);
+    job.input = destination.input;
     if (!seen.insert(job.input).second) continue;
-    job.package = package::is_package(job.input);
-    job.output =
-        options.defrag.in_place
-            ? job.input
-            : fs::absolute(options.output.value_or(job.package ? package::default_output_path(file)
-                                                               : default_output_path(file)))
-                  .lexically_normal();
+    job.package = input_kind(job.input) == InputKind::package;
+    job.output = destination.output;
     result.jobs.push_back(std::move(job));
   }
   return result;
@@ -173,7 +168,7 @@ std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOpt
       if (observer.on_engine_started) observer.on_engine_started(shared->log_directory());
     } catch (const Error& error) {
       for (std::size_t i = 0; i < jobs.size(); ++i) {
-        results[i] = failed(jobs[i], static_cast<int>(error.code()), error.what());
+        results[i] = failed(jobs[i], error);
         if (observer.on_file_done) observer.on_file_done(i, results[i]);
       }
       return results;
@@ -196,12 +191,10 @@ std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOpt
       auto& result = results[slot];
       try {
         sql::throw_if_interrupted();
+        const DefragOptions defrag = options_for(job, options);
         if (job.package) {
-          result = package::defragment_package({job.input, job.output, options.defrag}, hooks);
+          result = package::defragment_package(defrag, hooks);
         } else {
-          DefragOptions defrag = options.defrag;
-          defrag.input = job.input;
-          if (!defrag.in_place) defrag.output = job.output;
           const auto report = defragment(defrag, hooks);
           result.input = report.input;
           result.output = report.output;
@@ -210,10 +203,9 @@ std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOpt
           result.hyper = report;
         }
       } catch (const Error& error) {
-        result = failed(job, static_cast<int>(error.code()), error.what());
+        result = failed(job, error);
       } catch (const std::exception& error) {
-        result = failed(job, static_cast<int>(ExitCode::internal),
-                        fmt::format("{}: {}", job.input.string(), error.what()));
+        result = failed(job, Error(ExitCode::internal, job.input, error.what()));
       }
       result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
       if (result.hyper) result.seconds = result.hyper->seconds;
@@ -236,37 +228,24 @@ int exit_code(const std::vector<report::FileResult>& results) {
   return all_ok ? 0 : static_cast<int>(ExitCode::some_failed);
 }
 
-std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, bool force) {
+std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, const BatchOptions& options) {
   std::vector<DryRunItem> items;
   for (const auto& job : jobs) {
     DryRunItem item;
     item.job = job;
     try {
-      if (job.package) {
-        item.temp_space = 2 * package::extracts_size(job.input);
-        item.temp_free = free_bytes(temp_base());
-      } else {
-        check_hyper_file(job.input);
+      // The real run's preflight, without its side effects.
+      const DefragOptions defrag = options_for(job, options);
+      const auto prepared = job.package ? package::preflight(defrag, DryRun::yes)
+                                        : preflight(defrag, DryRun::yes);
+      item.input_size = prepared->input_state().size;
+      const auto& checks = prepared->space_checks();
+      item.output_space = checks.at(0).needed;
+      item.output_free = checks.at(0).free;
+      if (checks.size() > 1) {
+        item.temp_space = checks[1].needed;
+        item.temp_free = checks[1].free;
       }
-      item.input_size = hyperdefrag::file_size(job.input);
-      item.output_space = item.input_size;
-      std::error_code error;
-      if (fs::equivalent(job.input, job.output, error)) {
-        throw Error(ExitCode::bad_output,
-                    fmt::format("{}: is the input file itself; choose another output path",
-                                job.output.string()));
-      }
-      if (!force && fs::exists(job.output, error)) {
-        throw Error(
-            ExitCode::bad_output,
-            fmt::format("{}: already exists (use --force to replace it)", job.output.string()));
-      }
-      if (!fs::is_directory(job.output.parent_path(), error)) {
-        throw Error(ExitCode::bad_output,
-                    fmt::format("{}: its directory {} does not exist", job.output.string(),
-                                job.output.parent_path().string()));
-      }
-      item.output_free = free_bytes(job.output.parent_path());
     } catch (const Error& error) {
       item.exit_code = static_cast<int>(error.code());
       item.error = report::one_line(error.what());

@@ -67,8 +67,9 @@ std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOpt
 // code when there was one file; else 0 if all succeeded, some_failed if not.
 int exit_code(const std::vector<report::FileResult>& results);
 
-// --dry-run: what each job needs and whether it could run, without changing
-// anything or starting the engine.
+// --dry-run: what each job needs and whether it could run, from the real
+// run's preflight (defrag/prepare.h) without its side effects: nothing is
+// changed, no lock stays, no engine starts.
 struct DryRunItem {
   Job job;
   std::uintmax_t input_size = 0;
@@ -79,7 +80,7 @@ struct DryRunItem {
   int exit_code = 0;  // the failure foreseen, or 0
   std::string error;
 };
-std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, bool force);
+std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, const BatchOptions& options);
 std::vector<std::string> dry_run_lines(const std::vector<DryRunItem>& items);
 nlohmann::ordered_json dry_run_json(const std::vector<DryRunItem>& items, int exit_code);
 

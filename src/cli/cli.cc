@@ -220,7 +220,7 @@ int run_defrag(int argc, char** argv) {
   };
 
   if (s.dry_run) {
-    auto items = batch::dry_run(plan.jobs, s.batch.defrag.force);
+    auto items = batch::dry_run(plan.jobs, s.batch);
     for (const auto& rejected : plan.rejected) {
       items.push_back({{rejected.input, rejected.output, false},
                        0,
@@ -340,7 +340,7 @@ int run_inspect(int argc, char** argv) {
     report::FileResult outcome;
     try {
       std::vector<inspect::FileInfo> infos;
-      if (package::is_package(file)) {
+      if (input_kind(file) == InputKind::package) {
         package::Unpacked unpacked(fs::absolute(file).lexically_normal());
         for (const auto& extract : unpacked.extracts()) {
           auto info = inspect::inspect_file(get_engine(), extract.path);

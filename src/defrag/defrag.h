@@ -3,22 +3,22 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "sql/connection.h"
+#include "defrag/hooks.h"
+#include "defrag/prepare.h"
 
 namespace hyperdefrag {
 namespace engine {
-class HyperProcess;
 struct EngineOptions;
 }  // namespace engine
 
 struct DefragOptions {
   std::filesystem::path input;
-  // Default: <input's directory>/<input's stem>.new.hyper, like Tableau's sample.
+  // Default: default_output_path(input) (<stem>.new.hyper, like Tableau's sample).
   std::optional<std::filesystem::path> output;
   // Replace an existing output file.
   bool force = false;
@@ -46,13 +46,6 @@ struct DefragOptions {
   int jobs = 0;
 };
 
-struct TableResult {
-  std::string schema;
-  std::string name;
-  long long rows = 0;
-  double seconds = 0;
-};
-
 struct DefragReport {
   std::filesystem::path input;
   std::filesystem::path output;
@@ -73,47 +66,19 @@ struct DefragReport {
   std::vector<std::filesystem::path> removed_temporaries;
 };
 
-// A table about to be copied (for progress displays).
-struct TableStart {
-  std::string schema;
-  std::string name;
-  std::size_t index = 0;  // 0-based, of `count` tables
-  std::size_t count = 0;
-  long long rows = 0;                 // rows in the input table
-  long long file_row_versions = 0;    // row versions ever stored in the input (defrag/observe.h)
-  std::filesystem::path output_temp;  // the output file being written, under its temporary name
-};
-
-// Called after each table is copied, while the run goes on.
-using TableCallback = std::function<void(const TableResult&)>;
-
-// Ways to watch a run, and to share one engine between runs. All optional.
-struct DefragHooks {
-  // A running engine to use instead of starting one; it is left running.
-  engine::HyperProcess* engine = nullptr;
-  // Before each table's rows are copied (the input's rows are counted first).
-  std::function<void(const TableStart&)> on_table_start;
-  TableCallback on_table;
-  // After every statement sent to the engine, with its duration.
-  sql::StatementObserver on_statement;
-};
-
 // How to start the engine for a run with these options (memory limit).
 engine::EngineOptions engine_options(const std::filesystem::path& hyperd,
                                      const DefragOptions& options);
 
-// Step 1 of the algorithm for an output path (also a package's): it is not
-// the input (same device and inode), not a directory, does not exist unless
-// `force`, and its directory exists and is writable. Throws
-// hyperdefrag::Error (ExitCode::bad_output) naming the output and the cause.
-void check_output_path(const std::filesystem::path& input, const std::filesystem::path& output,
-                       bool force);
+// The output and backup paths of a run with these options
+// (defrag/prepare.h resolve_destination).
+Destination destination_for(const DefragOptions& options);
 
-// The default output path for an input: <dir>/<stem>.new.hyper.
-std::filesystem::path default_output_path(const std::filesystem::path& input);
-
-// The default backup path for --in-place --backup: <dir>/<stem>.bak.hyper.
-std::filesystem::path default_backup_path(const std::filesystem::path& input);
+// Step 1 of the algorithm for a .hyper input (defrag/prepare.h): the input is
+// a Hyper file, then the output, locks, free space and the temporary name.
+// A dry run (DryRun::yes) gives the same answer and leaves nothing. Throws
+// hyperdefrag::Error naming the file and the cause.
+std::unique_ptr<Prepared> preflight(const DefragOptions& options, DryRun dry_run);
 
 // Runs the whole job. Throws hyperdefrag::Error with the exit code for the
 // cause; on any failure nothing is left behind and the input is untouched

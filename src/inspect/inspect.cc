@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kAlias = "inspected";
 
 [[noreturn]] void bad_input(const fs::path& path, const std::string& cause) {
-  throw Error(ExitCode::bad_input, fmt::format("{}: {}", path.string(), cause));
+  throw Error(ExitCode::bad_input, path, cause);
 }
 
 nlohmann::ordered_json optional_json(const std::optional<std::string>& value) {

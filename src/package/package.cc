@@ -14,6 +14,7 @@
 
 #include "sql/interrupt.h"
 #include "util/error.h"
+#include "defrag/place.h"
 #include "util/files.h"
 
 namespace hyperdefrag::package {
@@ -28,11 +29,7 @@ struct ZipDiscard {
 using ZipPtr = std::unique_ptr<zip_t, ZipDiscard>;
 
 [[noreturn]] void bad_input(const fs::path& path, const std::string& cause) {
-  throw Error(ExitCode::bad_input, fmt::format("{}: {}", path.string(), cause));
-}
-
-[[noreturn]] void bad_output(const fs::path& path, const std::string& cause) {
-  throw Error(ExitCode::bad_output, fmt::format("{}: {}", path.string(), cause));
+  throw Error(ExitCode::bad_input, path, cause);
 }
 
 std::string zip_message(zip_t* archive) { return zip_error_strerror(zip_get_error(archive)); }
@@ -125,16 +122,6 @@ void extract_entry(zip_t* archive, const Entry& entry, const fs::path& package,
   }
 }
 
-// An error from an extract's run names the package and the entry, not the
-// private directory the extract was copied to.
-[[noreturn]] void rethrow_for_entry(const Error& error, const fs::path& package,
-                                    const std::string& entry, const fs::path& extracted) {
-  std::string message = error.what();
-  const std::string prefix = extracted.string() + ": ";
-  if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
-  throw Error(error.code(), fmt::format("{} [{}]: {}", package.string(), entry, message));
-}
-
 // Step 4's copy of one entry into `out`; returns its new index.
 zip_int64_t add_entry(zip_t* out, zip_t* in, const Entry& entry, const fs::path& replacement) {
   const bool directory = !entry.name.empty() && entry.name.back() == '/';
@@ -179,17 +166,6 @@ zip_int64_t add_entry(zip_t* out, zip_t* in, const Entry& entry, const fs::path&
 
 }  // namespace
 
-bool is_package(const fs::path& path) {
-  std::string extension = path.extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return extension == ".twbx" || extension == ".tdsx";
-}
-
-fs::path default_output_path(const fs::path& input) {
-  return input.parent_path() / (input.stem().string() + ".new" + input.extension().string());
-}
-
 Unpacked::Unpacked(const fs::path& package) : dir_(temp_base(), "hyperdefrag-package-") {
   const auto archive = open_package(package);
   for (const auto& entry : list_entries(archive.get(), package)) {
@@ -200,43 +176,89 @@ Unpacked::Unpacked(const fs::path& package) : dir_(temp_base(), "hyperdefrag-pac
   }
 }
 
-std::uintmax_t extracts_size(const fs::path& package) {
-  const auto archive = open_package(package);
-  std::uintmax_t total = 0;
-  for (const auto& entry : list_entries(archive.get(), package)) {
-    if (entry.hyper) total += entry.stat.size;
+namespace {
+
+// Step 1a for a package: a readable zip archive holding a .hyper entry; its
+// extracts need twice their size in the temporary directory (extracted, and
+// compacted).
+std::vector<SpaceNeed> check_package(const fs::path& path) {
+  const auto archive = open_package(path);
+  std::uintmax_t extracts = 0;
+  for (const auto& entry : list_entries(archive.get(), path)) {
+    if (entry.hyper) extracts += entry.stat.size;
   }
-  return total;
+  return {{temp_base(), 2 * extracts}};
 }
 
-report::FileResult defragment_package(const PackageOptions& options, const DefragHooks& hooks) {
-  const auto started = Clock::now();
-  report::FileResult result;
-  result.package = true;
-  result.input = fs::absolute(options.input).lexically_normal();
-  const bool in_place = options.defrag.in_place;
-  result.output = in_place
-                      ? result.input
-                      : fs::absolute(options.output.value_or(default_output_path(options.input)))
-                            .lexically_normal();
-  std::optional<fs::path> backup;
-  if (in_place && options.defrag.backup) {
-    backup =
-        fs::absolute(options.defrag.backup->empty()
-                         ? result.input.parent_path() / (result.input.stem().string() + ".bak" +
-                                                         result.input.extension().string())
-                         : *options.defrag.backup)
-            .lexically_normal();
-    if (fs::exists(*backup) && !options.defrag.force) {
-      bad_output(*backup, "already exists (use --force to replace it)");
+// Step 4: the new archive, written into `temp` (which exists, empty and
+// 0600, so that libzip keeps that mode), then reopened and checked.
+void write_archive(zip_t* in, const std::vector<Entry>& entries,
+                   const std::vector<fs::path>& replacements, const fs::path& temp,
+                   const fs::path& output) {
+  int code = 0;
+  ZipPtr out(zip_open(temp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code));
+  if (!out) {
+    throw Error(ExitCode::bad_output, output,
+                fmt::format("cannot create {} (libzip error {})", temp.string(), code));
+  }
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (add_entry(out.get(), in, entries[i], replacements[i]) < 0) {
+      throw Error(ExitCode::bad_output, output,
+                  fmt::format("cannot add {} to the new package: {}", entries[i].name,
+                              zip_message(out.get())));
     }
   }
+  int comment_length = 0;
+  const char* comment = zip_get_archive_comment(in, &comment_length, ZIP_FL_ENC_RAW);
+  if (comment != nullptr && comment_length > 0 &&
+      zip_set_archive_comment(out.get(), comment, static_cast<zip_uint16_t>(comment_length)) != 0) {
+    throw Error(ExitCode::bad_output, output,
+                fmt::format("cannot keep the archive's comment: {}", zip_message(out.get())));
+  }
+  sql::throw_if_interrupted();
+  if (zip_close(out.get()) != 0) {
+    const int system_error = zip_error_code_system(zip_get_error(out.get()));
+    throw Error(system_error == ENOSPC || system_error == EDQUOT ? ExitCode::no_space
+                                                                 : ExitCode::bad_output,
+                output, fmt::format("cannot write the new package: {}", zip_message(out.get())));
+  }
+  out.release();  // zip_close freed it
 
-  // 1. Preflight.
+  // Reopened: the same entries, in the same order, each compacted extract
+  // at its compacted size.
+  const auto written = open_package(temp);
+  const auto found = list_entries(written.get(), temp);
+  bool same = found.size() == entries.size();
+  for (std::size_t i = 0; same && i < entries.size(); ++i) {
+    same = found[i].name == entries[i].name &&
+           (replacements[i].empty() ? found[i].stat.size == entries[i].stat.size
+                                    : found[i].stat.size == hyperdefrag::file_size(replacements[i]));
+  }
+  if (!same) {
+    throw Error(ExitCode::verify_failed, output,
+                "the new package does not hold the input's entries; it was not kept");
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Prepared> preflight(const DefragOptions& options, DryRun dry_run) {
+  return std::make_unique<Prepared>(destination_for(options), check_package, dry_run);
+}
+
+report::FileResult defragment_package(const DefragOptions& options, const DefragHooks& hooks) {
+  const auto started = Clock::now();
+
+  // 1. Preflight of the package file.
+  const auto prepared = package::preflight(options, DryRun::no);
+  const Destination& destination = prepared->destination();
+  report::FileResult result;
+  result.package = true;
+  result.input = destination.input;
+  result.output = destination.output;
+  result.size_before = prepared->input_state().size;
   const auto archive = open_package(result.input);
   const auto entries = list_entries(archive.get(), result.input);
-  if (!in_place) check_output_path(result.input, result.output, options.defrag.force);
-  result.size_before = hyperdefrag::file_size(result.input);
 
   // 2. and 3. Extract and defragment each .hyper entry.
   PrivateDir work(temp_base(), "hyperdefrag-package-");
@@ -248,7 +270,7 @@ report::FileResult defragment_package(const PackageOptions& options, const Defra
     replacements[i] = work.path() / fmt::format("{}.new.hyper", entry.index);
     extract_entry(archive.get(), entry, result.input, extracted);
     try {
-      DefragOptions defrag = options.defrag;
+      DefragOptions defrag = options;
       defrag.input = extracted;
       defrag.output = replacements[i];
       defrag.force = false;
@@ -256,51 +278,25 @@ report::FileResult defragment_package(const PackageOptions& options, const Defra
       // whose every row is compared before the package is rewritten.
       defrag.in_place = false;
       defrag.backup.reset();
-      defrag.verify = defrag.verify || in_place;
+      defrag.verify = defrag.verify || destination.in_place;
       auto report = defragment(defrag, hooks);
       report.input = result.input / entry.name;
       report.output = result.output / entry.name;
       result.extracts.push_back({entry.name, std::move(report)});
     } catch (const Error& error) {
-      rethrow_for_entry(error, result.input, entry.name, extracted);
+      // The error names the package and the entry, not the private copy.
+      throw error.about(fmt::format("{} [{}]", result.input.string(), entry.name));
     }
-    fs::remove(extracted);
-  }
-
-  // 4. The new archive, under a temporary name beside the output.
-  TempFile temp(result.output);
-  int code = 0;
-  ZipPtr out(zip_open(temp.path().c_str(), ZIP_CREATE | ZIP_EXCL, &code));
-  if (!out)
-    bad_output(result.output,
-               fmt::format("cannot create {} (libzip error {})", temp.path().string(), code));
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (add_entry(out.get(), archive.get(), entries[i], replacements[i]) < 0) {
-      throw Error(ExitCode::internal,
-                  fmt::format("{}: cannot add {} to the new package: {}", result.output.string(),
-                              entries[i].name, zip_message(out.get())));
-    }
-  }
-  int comment_length = 0;
-  const char* comment = zip_get_archive_comment(archive.get(), &comment_length, ZIP_FL_ENC_RAW);
-  if (comment != nullptr && comment_length > 0) {
-    zip_set_archive_comment(out.get(), comment, static_cast<zip_uint16_t>(comment_length));
-  }
-  sql::throw_if_interrupted();
-  if (zip_close(out.get()) != 0) {
-    bad_output(result.output,
-               fmt::format("cannot write the new package: {}", zip_message(out.get())));
-  }
-  out.release();  // zip_close freed it
-
-  // 5. Into place; in place, the original first gets its backup name (a hard
-  // link, so it stays whole until the rename replaces the package).
-  if (backup) {
     std::error_code ignored;
-    fs::remove(*backup, ignored);
-    fs::create_hard_link(result.input, *backup);
+    fs::remove(extracted, ignored);
   }
-  temp.commit(in_place || options.defrag.force ? Replace::yes : Replace::no);
+
+  // 4. The new archive, under the package's temporary name.
+  prepared->temp().create();
+  write_archive(archive.get(), entries, replacements, prepared->temp().path(), result.output);
+
+  // 5. Into place.
+  place(*prepared);
   result.size_after = hyperdefrag::file_size(result.output);
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return result;

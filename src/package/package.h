@@ -2,51 +2,52 @@
 // holding extracts (.hyper, usually under Data/Extracts/) beside the workbook
 // XML and other payload.
 //
-// Defragmenting a package, in order:
-//  1. Preflight: the input is a readable zip archive holding at least one
-//     .hyper entry; the output is not the input, does not exist unless
-//     --force, and its directory is writable.
+// Defragmenting a package runs the algorithm of defrag/defrag.cc twice over:
+//  1. Preflight of the package file (defrag/prepare.h): it is a readable zip
+//     archive holding at least one .hyper entry; the output (or, in place,
+//     the package and its backup), locks, free space beside the output and,
+//     for the extracts, twice their size in the temporary directory.
 //  2. Extract each .hyper entry into a private directory (util/private_dir.h),
 //     under a name made from its index (never from the entry's name).
-//  3. Defragment each extract there (defrag/defrag.h), on the caller's engine.
-//  4. Write the new archive under a temporary name beside the output: every
-//     entry in the input's order, with its name, time stamp, attributes and
-//     comment; a .hyper entry gets the compacted file, with its original
-//     compression method; every other entry is copied as it is, compressed
-//     data included, so its bytes are identical.
-//  5. Rename it into place. The private directory goes on every exit path.
+//  3. Defragment each extract there (defrag/defrag.h, all nine steps, every
+//     row compared when the package is replaced in place), on the caller's
+//     engine.
+//  4. Write the new archive under the package's temporary name (created
+//     0600): every entry in the input's order, with its name, time stamp,
+//     attributes and comment; a .hyper entry gets the compacted file, with
+//     its original compression method; every other entry is copied as it
+//     is, compressed data included, so its bytes are identical. Reopen it and
+//     check that it holds the same entries.
+//  5. Into place, exactly as a .hyper file (defrag/place.h): permissions,
+//     the in-place checks and the backup, the rename, the fsyncs. The private
+//     directory goes on every exit path.
 //
 // Disk cost: in the temporary directory, twice the extracts' size; beside the
 // output, the new package.
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "defrag/defrag.h"
+#include "defrag/prepare.h"
 #include "report/report.h"
 #include "util/private_dir.h"
 
 namespace hyperdefrag::package {
 
-// True for names ending in .twbx or .tdsx (any case).
-bool is_package(const std::filesystem::path& path);
+// Step 1 for a package (`options.input`): the checks of defrag/prepare.h,
+// with a package's own input check. A dry run (DryRun::yes) gives the same
+// answer and leaves nothing. Throws hyperdefrag::Error naming the file.
+std::unique_ptr<Prepared> preflight(const DefragOptions& options, DryRun dry_run);
 
-// <dir>/<stem>.new.<ext>
-std::filesystem::path default_output_path(const std::filesystem::path& input);
-
-struct PackageOptions {
-  std::filesystem::path input;
-  std::optional<std::filesystem::path> output;
-  // How each extract is defragmented; `force` applies to the package's output.
-  DefragOptions defrag;
-};
-
-// Runs the steps above. `hooks.engine` must be set. Throws hyperdefrag::Error
-// naming the package (and the entry) and the cause; nothing is left behind.
-report::FileResult defragment_package(const PackageOptions& options, const DefragHooks& hooks);
+// Runs the steps above for `options.input`, each extract with `options`.
+// `hooks.engine` must be set. Throws hyperdefrag::Error naming the package
+// (and the entry) and the cause; nothing is left behind.
+report::FileResult defragment_package(const DefragOptions& options, const DefragHooks& hooks);
 
 // The .hyper entries of a package, extracted into a private directory that
 // is removed with the object.
@@ -67,8 +68,5 @@ class Unpacked {
   std::vector<Extract> extracts_;
 };
 
-// The total uncompressed size of the .hyper entries, for --dry-run. Throws
-// like Unpacked.
-std::uintmax_t extracts_size(const std::filesystem::path& package);
 
 }  // namespace hyperdefrag::package

@@ -10,10 +10,10 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(Package, RecognisedByExtension) {
-  EXPECT_TRUE(is_package("/a/Sales.twbx"));
-  EXPECT_TRUE(is_package("b.TDSX"));
-  EXPECT_FALSE(is_package("c.hyper"));
-  EXPECT_FALSE(is_package("twbx"));
+  EXPECT_EQ(input_kind("/a/Sales.twbx"), InputKind::package);
+  EXPECT_EQ(input_kind("b.TDSX"), InputKind::package);
+  EXPECT_EQ(input_kind("c.hyper"), InputKind::hyper);
+  EXPECT_EQ(input_kind("twbx"), InputKind::hyper);
   EXPECT_EQ(default_output_path("/a/Sales.twbx"), fs::path("/a/Sales.new.twbx"));
   EXPECT_EQ(default_output_path("b.TDSX"), fs::path("b.new.TDSX"));
 }
@@ -38,7 +38,22 @@ TEST(Package, UnpackedUsesItsOwnNamesAndCleansUp) {
   }
   EXPECT_FALSE(fs::exists(where));
   EXPECT_FALSE(fs::exists(dir.path().parent_path().parent_path() / "escape.hyper"));
-  EXPECT_EQ(extracts_size(dir / "p.twbx"), 25u);
+}
+
+// The preflight of a package counts its extracts twice (extracted, then
+// compacted) in the temporary directory.
+TEST(Package, PreflightNeedsTwiceTheExtractsInTheTemporaryDirectory) {
+  testing::ScratchDir dir;
+  testing::make_zip(dir / "p.twbx", {{"a.hyper", "Hyper-ish bytes"},
+                                     {"Book.twb", "<workbook/>"},
+                                     {"Data/Extracts/x.HYPER", "more bytes"}});
+  DefragOptions options;
+  options.input = dir / "p.twbx";
+  const auto prepared = package::preflight(options, DryRun::yes);
+  ASSERT_EQ(prepared->space_checks().size(), 2u);
+  EXPECT_EQ(prepared->space_checks()[1].dir, temp_base());
+  EXPECT_EQ(prepared->space_checks()[1].needed, 50u);
+  EXPECT_EQ(prepared->destination().output, dir / "p.new.twbx");
 }
 
 TEST(Package, NotAZipIsBadInput) {

@@ -2,6 +2,7 @@
 // the exit code the command-line tool returns for it.
 #pragma once
 
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 
@@ -27,13 +28,32 @@ enum class ExitCode : int {
   interrupted_term = 143,
 };
 
+// What went wrong: a kind (the exit code), the file or other thing it
+// happened to (the subject, may be empty), and the cause, said for a person.
+// what() is "subject: cause", the one line the command-line tool prints.
+// After LevelDB's Status(kind, file, detail).
 class Error : public std::runtime_error {
  public:
-  Error(ExitCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  Error(ExitCode code, std::filesystem::path subject, const std::string& cause)
+      : std::runtime_error(subject.empty() ? cause : subject.string() + ": " + cause),
+        code_(code),
+        subject_(std::move(subject)),
+        cause_(cause) {}
+  // An error about no file in particular (a bad option, an interruption).
+  Error(ExitCode code, const std::string& cause) : Error(code, {}, cause) {}
+
   ExitCode code() const { return code_; }
+  const std::filesystem::path& subject() const { return subject_; }
+  const std::string& cause() const { return cause_; }
+
+  // The same error about another subject: an extract's error is about the
+  // package that holds it ("Sales.twbx [Data/x.hyper]: ...").
+  Error about(std::filesystem::path subject) const { return {code_, std::move(subject), cause_}; }
 
  private:
   ExitCode code_;
+  std::filesystem::path subject_;
+  std::string cause_;
 };
 
 }  // namespace hyperdefrag

@@ -38,6 +38,14 @@ std::optional<pid_t> temp_file_owner(const std::string& filename) {
   return static_cast<pid_t>(std::stol(match[1].str()));
 }
 
+void TempFile::create() {
+  const int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw Error(ExitCode::bad_output, path_, fmt::format("cannot create: {}", std::strerror(errno)));
+  }
+  close(fd);
+}
+
 void TempFile::commit(Replace replace) {
   sync_path(path_);
   int renamed = 0;
@@ -53,13 +61,11 @@ void TempFile::commit(Replace replace) {
   }
   if (renamed != 0) {
     const int saved = errno;
-    throw Error(ExitCode::bad_output,
-                saved == EEXIST
-                    ? fmt::format("{}: appeared while the copy was being written; it was left "
-                                  "as it is (use --force to replace it)",
-                                  final_path_.string())
-                    : fmt::format("{}: cannot rename {} into place: {}", final_path_.string(),
-                                  path_.string(), std::strerror(saved)));
+    throw Error(ExitCode::bad_output, final_path_,
+                saved == EEXIST ? std::string("appeared while the copy was being written; it was "
+                                              "left as it is (use --force to replace it)")
+                                : fmt::format("cannot rename {} into place: {}", path_.string(),
+                                              std::strerror(saved)));
   }
   committed_ = true;
   sync_path(final_path_.parent_path().empty() ? fs::path(".") : final_path_.parent_path());
@@ -69,8 +75,7 @@ std::uintmax_t file_size(const fs::path& path) {
   std::error_code error;
   const auto size = fs::file_size(path, error);
   if (error) {
-    throw Error(ExitCode::internal,
-                fmt::format("{}: cannot read its size: {}", path.string(), error.message()));
+    throw Error(ExitCode::bad_output, path, fmt::format("cannot read its size: {}", error.message()));
   }
   return size;
 }
@@ -80,8 +85,8 @@ void sync_path(const fs::path& path) {
   if (fd < 0 || fsync(fd) != 0) {
     const int saved = errno;
     if (fd >= 0) close(fd);
-    throw Error(ExitCode::bad_output,
-                fmt::format("{}: cannot sync to disk: {}", path.string(), std::strerror(saved)));
+    throw Error(saved == ENOSPC || saved == EDQUOT ? ExitCode::no_space : ExitCode::bad_output,
+                path, fmt::format("cannot sync to disk: {}", std::strerror(saved)));
   }
   close(fd);
 }

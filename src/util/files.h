@@ -28,6 +28,10 @@ class TempFile {
   TempFile& operator=(const TempFile&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
+  // Creates the file, empty, readable and writable by its owner only (for
+  // outputs this process writes itself; the engine creates its own). Throws
+  // hyperdefrag::Error (bad output) naming the file.
+  void create();
   // fsyncs the file, renames it to the final path in one step and fsyncs the
   // directory. With Replace::no an existing final file is never replaced: the
   // commit fails with ExitCode::bad_output instead (checked by the rename

@@ -14,8 +14,8 @@ namespace hyperdefrag {
 std::uintmax_t free_bytes(const std::filesystem::path& dir) {
   struct statvfs info {};
   if (statvfs(dir.c_str(), &info) != 0) {
-    throw Error(ExitCode::internal, fmt::format("{}: cannot read its free space: {}", dir.string(),
-                                                std::strerror(errno)));
+    throw Error(ExitCode::bad_output, dir,
+                fmt::format("cannot read its free space: {}", std::strerror(errno)));
   }
   return static_cast<std::uintmax_t>(info.f_bavail) * info.f_frsize;
 }
@@ -25,10 +25,10 @@ void require_free_space(const std::filesystem::path& dir, std::uintmax_t needed,
   const auto available = free_bytes(dir);
   if (available >= needed) return;
   throw Error(ExitCode::no_space,
-              fmt::format("{}: not enough free disk space in {} for the copy: it needs about {} "
-                          "(the input's size) and {} is free; free some space or use --force "
-                          "to try anyway",
-                          file.string(), dir.string(), human_size(needed), human_size(available)));
+              file,
+              fmt::format("not enough free disk space in {}: the run needs about {} there and {} "
+                          "is free; free some space or use --force to try anyway",
+                          dir.string(), human_size(needed), human_size(available)));
 }
 
 }  // namespace hyperdefrag

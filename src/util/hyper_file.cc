@@ -16,7 +16,7 @@ namespace hyperdefrag {
 namespace {
 
 [[noreturn]] void bad_input(const std::filesystem::path& path, const std::string& cause) {
-  throw Error(ExitCode::bad_input, fmt::format("{}: {}", path.string(), cause));
+  throw Error(ExitCode::bad_input, path, cause);
 }
 
 }  // namespace

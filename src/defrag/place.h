@@ -1,0 +1,18 @@
+// Step 9 of every run (the algorithm is at the top of defrag/defrag.cc):
+// putting a finished, verified copy where it belongs, beside the input under
+// a new name or over the input itself (--in-place), in one rename. A .hyper
+// file, each extract of a package and the package itself all go through it.
+#pragma once
+
+#include "defrag/prepare.h"
+
+namespace hyperdefrag {
+
+// Step 9 of the algorithm in defrag/defrag.cc, a to d: moves the output
+// written under prepared.temp() to its final name. Until the last rename the
+// input is untouched. Throws hyperdefrag::Error naming the file and the
+// cause; on failure the copy is left to its TempFile to remove, and a backup
+// this call added is removed again.
+void place(Prepared& prepared);
+
+}  // namespace hyperdefrag
