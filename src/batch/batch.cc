@@ -89,8 +89,8 @@ report::FileResult failed(const Job& job, const Error& error) {
   result.package = job.package;
   result.exit_code = static_cast<int>(error.code());
   // An error about no file in particular (an interruption) is about this one.
-  result.error = report::one_line(error.subject().empty() ? error.about(job.input).what()
-                                                          : error.what());
+  result.error =
+      report::one_line(error.subject().empty() ? error.about(job.input).what() : error.what());
   return result;
 }
 
@@ -121,8 +121,8 @@ Plan plan(const BatchOptions& options) {
       const auto found = walk(path);
       if (found.empty()) {
         Job job{fs::absolute(path).lexically_normal(), {}, false};
-        result.rejected.push_back(
-            failed(job, Error(ExitCode::bad_input, job.input, "holds no .hyper, .twbx or .tdsx file")));
+        result.rejected.push_back(failed(
+            job, Error(ExitCode::bad_input, job.input, "holds no .hyper, .twbx or .tdsx file")));
       }
       files.insert(files.end(), found.begin(), found.end());
       continue;
@@ -236,8 +236,8 @@ std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, const BatchOptions
     try {
       // The real run's preflight, without its side effects.
       const DefragOptions defrag = options_for(job, options);
-      const auto prepared = job.package ? package::preflight(defrag, DryRun::yes)
-                                        : preflight(defrag, DryRun::yes);
+      const auto prepared =
+          job.package ? package::preflight(defrag, DryRun::yes) : preflight(defrag, DryRun::yes);
       item.input_size = prepared->input_state().size;
       const auto& checks = prepared->space_checks();
       item.output_space = checks.at(0).needed;

@@ -72,8 +72,8 @@
 #include "catalog/catalog.h"
 #include "defrag/copy_rows.h"
 #include "defrag/observe.h"
-#include "defrag/sort_order.h"
 #include "defrag/place.h"
+#include "defrag/sort_order.h"
 #include "engine/hyper_process.h"
 #include "engine/locate.h"
 #include "sql/connection.h"
@@ -143,12 +143,11 @@ void check_version(const fs::path& input, const catalog::Catalog& source, int ve
     for (const auto& column : table.columns) {
       const auto need = catalog::minimum_version(column);
       if (need.version > version) {
-        throw Error(
-            ExitCode::incompatible_version, input,
-            fmt::format("cannot write format version {}: column {} of table {} is {}: {}",
-                        version, sql::quote_identifier(column.name),
-                        sql::quote_qualified({table.schema, table.name}), column.type,
-                        need.reason));
+        throw Error(ExitCode::incompatible_version, input,
+                    fmt::format("cannot write format version {}: column {} of table {} is {}: {}",
+                                version, sql::quote_identifier(column.name),
+                                sql::quote_qualified({table.schema, table.name}), column.type,
+                                need.reason));
       }
     }
   }
@@ -185,7 +184,8 @@ void check_version(const fs::path& input, const catalog::Catalog& source, int ve
                     error.what(), engine.log_directory().string()));
   }
   throw Error(ExitCode::copy_failed, report.input,
-              fmt::format("{} (statement: {}; engine log: {})", error.what(), error.statement(), engine.log_directory().string()));
+              fmt::format("{} (statement: {}; engine log: {})", error.what(), error.statement(),
+                          engine.log_directory().string()));
 }
 
 }  // namespace

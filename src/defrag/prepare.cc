@@ -61,9 +61,9 @@ void check_writable_path(const fs::path& path, const char* role, const FileState
                 fmt::format("its directory {} does not exist", dir.string()));
   }
   if (access(dir.c_str(), W_OK) != 0) {
-    throw Error(ExitCode::bad_output, path,
-                fmt::format("its directory {} is not writable: {}", dir.string(),
-                            std::strerror(errno)));
+    throw Error(
+        ExitCode::bad_output, path,
+        fmt::format("its directory {} is not writable: {}", dir.string(), std::strerror(errno)));
   }
 }
 
@@ -110,8 +110,7 @@ FileState file_state(const fs::path& path) {
 }
 
 Destination resolve_destination(const fs::path& input, const std::optional<fs::path>& output,
-                                bool in_place, const std::optional<fs::path>& backup,
-                                Force force) {
+                                bool in_place, const std::optional<fs::path>& backup, Force force) {
   if (in_place && output) {
     throw Error(ExitCode::usage, "--in-place writes over the input; it takes no output path");
   }
@@ -123,9 +122,9 @@ Destination resolve_destination(const fs::path& input, const std::optional<fs::p
   // and the engine names attached databases by the path it was given.
   result.input = fs::absolute(input).lexically_normal();
   if (in_place) result.input = fs::weakly_canonical(result.input);
-  result.output = in_place ? result.input
-                           : fs::absolute(output.value_or(default_output_path(input)))
-                                 .lexically_normal();
+  result.output =
+      in_place ? result.input
+               : fs::absolute(output.value_or(default_output_path(input))).lexically_normal();
   if (backup) {
     result.backup =
         fs::absolute(backup->empty() ? default_backup_path(input) : *backup).lexically_normal();

@@ -70,8 +70,7 @@ struct Destination {
 // default_backup_path() for an empty path. Throws hyperdefrag::Error
 // (usage) for an output path in place, or a backup without in place.
 Destination resolve_destination(const std::filesystem::path& input,
-                                const std::optional<std::filesystem::path>& output,
-                                bool in_place,
+                                const std::optional<std::filesystem::path>& output, bool in_place,
                                 const std::optional<std::filesystem::path>& backup, Force force);
 
 // Disk space the run will need beyond the output's (about the input's size,

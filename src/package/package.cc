@@ -12,9 +12,9 @@
 #include <fstream>
 #include <memory>
 
+#include "defrag/place.h"
 #include "sql/interrupt.h"
 #include "util/error.h"
-#include "defrag/place.h"
 #include "util/files.h"
 
 namespace hyperdefrag::package {
@@ -230,9 +230,10 @@ void write_archive(zip_t* in, const std::vector<Entry>& entries,
   const auto found = list_entries(written.get(), temp);
   bool same = found.size() == entries.size();
   for (std::size_t i = 0; same && i < entries.size(); ++i) {
-    same = found[i].name == entries[i].name &&
-           (replacements[i].empty() ? found[i].stat.size == entries[i].stat.size
-                                    : found[i].stat.size == hyperdefrag::file_size(replacements[i]));
+    same =
+        found[i].name == entries[i].name &&
+        (replacements[i].empty() ? found[i].stat.size == entries[i].stat.size
+                                 : found[i].stat.size == hyperdefrag::file_size(replacements[i]));
   }
   if (!same) {
     throw Error(ExitCode::verify_failed, output,

@@ -68,5 +68,4 @@ class Unpacked {
   std::vector<Extract> extracts_;
 };
 
-
 }  // namespace hyperdefrag::package

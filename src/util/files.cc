@@ -41,7 +41,8 @@ std::optional<pid_t> temp_file_owner(const std::string& filename) {
 void TempFile::create() {
   const int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    throw Error(ExitCode::bad_output, path_, fmt::format("cannot create: {}", std::strerror(errno)));
+    throw Error(ExitCode::bad_output, path_,
+                fmt::format("cannot create: {}", std::strerror(errno)));
   }
   close(fd);
 }
@@ -75,7 +76,8 @@ std::uintmax_t file_size(const fs::path& path) {
   std::error_code error;
   const auto size = fs::file_size(path, error);
   if (error) {
-    throw Error(ExitCode::bad_output, path, fmt::format("cannot read its size: {}", error.message()));
+    throw Error(ExitCode::bad_output, path,
+                fmt::format("cannot read its size: {}", error.message()));
   }
   return size;
 }

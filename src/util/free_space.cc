@@ -24,8 +24,7 @@ void require_free_space(const std::filesystem::path& dir, std::uintmax_t needed,
                         const std::filesystem::path& file) {
   const auto available = free_bytes(dir);
   if (available >= needed) return;
-  throw Error(ExitCode::no_space,
-              file,
+  throw Error(ExitCode::no_space, file,
               fmt::format("not enough free disk space in {}: the run needs about {} there and {} "
                           "is free; free some space or use --force to try anyway",
                           dir.string(), human_size(needed), human_size(available)));
