@@ -104,7 +104,9 @@ TEST_P(PrivateInPlace, KeepsMode0600) {
   EXPECT_EQ(octal(mode_of(input)), "0600") << input;
   const auto backup_path = dir_ / ("in.bak." + extension(kind));
   EXPECT_EQ(fs::exists(backup_path), backup);
-  if (backup) EXPECT_EQ(octal(mode_of(backup_path)), "0600") << backup_path;
+  if (backup) {
+    EXPECT_EQ(octal(mode_of(backup_path)), "0600") << backup_path;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(EachKind, PrivateInPlace,

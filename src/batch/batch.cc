@@ -23,6 +23,7 @@
 #include "util/error.h"
 #include "util/files.h"
 #include "util/hyper_file.h"
+#include "util/text.h"
 
 namespace hyperdefrag::batch {
 namespace fs = std::filesystem;
@@ -82,15 +83,14 @@ std::vector<fs::path> expand_glob(const std::string& pattern) {
   return found;
 }
 
-report::FileResult failed(const Job& job, const Error& error) {
-  report::FileResult result;
+FileResult failed(const Job& job, const Error& error) {
+  FileResult result;
   result.input = job.input;
   result.output = job.output;
   result.package = job.package;
   result.exit_code = static_cast<int>(error.code());
   // An error about no file in particular (an interruption) is about this one.
-  result.error =
-      report::one_line(error.subject().empty() ? error.about(job.input).what() : error.what());
+  result.error = one_line(error.subject().empty() ? error.about(job.input).what() : error.what());
   return result;
 }
 
@@ -150,9 +150,9 @@ Plan plan(const BatchOptions& options) {
   return result;
 }
 
-std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOptions& options,
-                                    const Observer& observer) {
-  std::vector<report::FileResult> results(jobs.size());
+std::vector<FileResult> run(const std::vector<Job>& jobs, const BatchOptions& options,
+                            const Observer& observer) {
+  std::vector<FileResult> results(jobs.size());
   // One engine for the whole run when there are several files (it starts
   // once instead of once per file). A single .hyper file starts its own after
   // its preflight, so a bad input fails before any engine starts.
@@ -193,7 +193,14 @@ std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOpt
         sql::throw_if_interrupted();
         const DefragOptions defrag = options_for(job, options);
         if (job.package) {
-          result = package::defragment_package(defrag, hooks);
+          auto report = package::defragment_package(defrag, hooks);
+          result.input = report.input;
+          result.output = report.output;
+          result.package = true;
+          result.size_before = report.size_before;
+          result.size_after = report.size_after;
+          result.seconds = report.seconds;
+          result.extracts = std::move(report.extracts);
         } else {
           const auto report = defragment(defrag, hooks);
           result.input = report.input;
@@ -220,7 +227,7 @@ std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOpt
   return results;
 }
 
-int exit_code(const std::vector<report::FileResult>& results) {
+int exit_code(const std::vector<FileResult>& results) {
   if (const int signal = sql::interrupted(); signal != 0) return 128 + signal;
   if (results.size() == 1) return results[0].exit_code;
   const bool all_ok =
@@ -248,56 +255,11 @@ std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, const BatchOptions
       }
     } catch (const Error& error) {
       item.exit_code = static_cast<int>(error.code());
-      item.error = report::one_line(error.what());
+      item.error = one_line(error.what());
     }
     items.push_back(std::move(item));
   }
   return items;
-}
-
-std::vector<std::string> dry_run_lines(const std::vector<DryRunItem>& items) {
-  std::vector<std::string> lines;
-  for (const auto& item : items) {
-    if (item.exit_code != 0) {
-      lines.push_back(fmt::format("Would fail {} (exit code {}): {}", item.job.input.string(),
-                                  item.exit_code, item.error));
-      continue;
-    }
-    std::string line = fmt::format(
-        "Would defragment {} ({}) into {}: needs up to {} in {} ({} free)", item.job.input.string(),
-        human_size(item.input_size), item.job.output.string(), human_size(item.output_space),
-        item.job.output.parent_path().string(), human_size(item.output_free));
-    if (item.job.package) {
-      line += fmt::format(" and up to {} in {} ({} free)", human_size(item.temp_space),
-                          temp_base().string(), human_size(item.temp_free));
-    }
-    lines.push_back(std::move(line));
-  }
-  lines.push_back(fmt::format("Dry run: {} files; nothing was changed", items.size()));
-  return lines;
-}
-
-nlohmann::ordered_json dry_run_json(const std::vector<DryRunItem>& items, int exit_code) {
-  nlohmann::ordered_json files = nlohmann::ordered_json::array();
-  for (const auto& item : items) {
-    files.push_back({{"input", item.job.input.string()},
-                     {"output", item.job.output.string()},
-                     {"kind", item.job.package ? "package" : "hyper"},
-                     {"ok", item.exit_code == 0},
-                     {"exit_code", item.exit_code},
-                     {"error", item.exit_code == 0 ? nlohmann::ordered_json(nullptr)
-                                                   : nlohmann::ordered_json(item.error)},
-                     {"size_before", item.input_size},
-                     {"output_space_needed", item.output_space},
-                     {"output_free", item.output_free},
-                     {"temp_space_needed", item.temp_space},
-                     {"temp_free", item.temp_free}});
-  }
-  return {{"hyperdefrag_plan", report::kReportSchemaVersion},
-          {"tool_version", HYPERDEFRAG_VERSION},
-          {"dry_run", true},
-          {"exit_code", exit_code},
-          {"files", std::move(files)}};
 }
 
 }  // namespace hyperdefrag::batch

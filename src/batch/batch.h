@@ -7,13 +7,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "defrag/defrag.h"
-#include "report/report.h"
+#include "package/package.h"
 
 namespace hyperdefrag::batch {
 
@@ -29,6 +28,21 @@ struct BatchOptions {
   bool shared_engine = false;
 };
 
+// What happened to one input.
+struct FileResult {
+  std::filesystem::path input;
+  std::filesystem::path output;
+  bool package = false;  // a .twbx / .tdsx rather than a .hyper
+  int exit_code = 0;     // 0 on success, else util/error.h's code for the cause
+  std::string error;     // one line naming the file and the cause; empty on success
+  std::uintmax_t size_before = 0;
+  std::uintmax_t size_after = 0;
+  double seconds = 0;
+  std::optional<DefragReport> hyper;             // a .hyper input that succeeded
+  std::vector<package::ExtractResult> extracts;  // a package input that succeeded
+  bool ok() const { return exit_code == 0; }
+};
+
 struct Job {
   std::filesystem::path input;
   std::filesystem::path output;
@@ -39,7 +53,7 @@ struct Job {
 // directory without .hyper files), as failed results.
 struct Plan {
   std::vector<Job> jobs;
-  std::vector<report::FileResult> rejected;
+  std::vector<FileResult> rejected;
 };
 
 // Expands the inputs. A glob pattern that names no existing file is expanded
@@ -55,17 +69,17 @@ struct Observer {
   std::function<void(std::size_t slot, const Job& job)> on_file_start;
   std::function<void(std::size_t slot, const TableStart& table)> on_table_start;
   std::function<void(std::size_t slot, const TableResult& table)> on_table;
-  std::function<void(std::size_t slot, const report::FileResult& result)> on_file_done;
+  std::function<void(std::size_t slot, const FileResult& result)> on_file_done;
   sql::StatementObserver on_statement;
 };
 
 // Runs every job; results in the plan's order.
-std::vector<report::FileResult> run(const std::vector<Job>& jobs, const BatchOptions& options,
-                                    const Observer& observer);
+std::vector<FileResult> run(const std::vector<Job>& jobs, const BatchOptions& options,
+                            const Observer& observer);
 
 // The exit code of a run: a signal's code if interrupted; the file's own
 // code when there was one file; else 0 if all succeeded, some_failed if not.
-int exit_code(const std::vector<report::FileResult>& results);
+int exit_code(const std::vector<FileResult>& results);
 
 // --dry-run: what each job needs and whether it could run, from the real
 // run's preflight (defrag/prepare.h) without its side effects: nothing is
@@ -81,7 +95,5 @@ struct DryRunItem {
   std::string error;
 };
 std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, const BatchOptions& options);
-std::vector<std::string> dry_run_lines(const std::vector<DryRunItem>& items);
-nlohmann::ordered_json dry_run_json(const std::vector<DryRunItem>& items, int exit_code);
 
 }  // namespace hyperdefrag::batch

@@ -58,8 +58,8 @@ TEST(BatchPlan, GlobsDuplicatesAndTheOutputOption) {
 }
 
 TEST(BatchPlan, ExitCodes) {
-  report::FileResult ok;
-  report::FileResult bad;
+  FileResult ok;
+  FileResult bad;
   bad.exit_code = 4;
   EXPECT_EQ(exit_code({ok}), 0);
   EXPECT_EQ(exit_code({bad}), 4);

@@ -24,6 +24,7 @@
 #include "sql/interrupt.h"
 #include "util/error.h"
 #include "util/hyper_file.h"
+#include "util/text.h"
 
 namespace hyperdefrag::cli {
 namespace {
@@ -69,7 +70,7 @@ std::optional<int> parse(CLI::App& app, int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "hyperdefrag: {} (see --help)\n", report::one_line(e.what()));
+    fmt::print(stderr, "hyperdefrag: {} (see --help)\n", one_line(e.what()));
     return static_cast<int>(ExitCode::usage);
   }
   return std::nullopt;
@@ -238,8 +239,8 @@ int run_defrag(int argc, char** argv) {
       outcomes.push_back(outcome);
     }
     const int code = batch::exit_code(outcomes);
-    for (const auto& line : batch::dry_run_lines(items)) console.line(line);
-    emit_json(batch::dry_run_json(items, code));
+    for (const auto& line : report::dry_run_lines(items)) console.line(line);
+    emit_json(report::dry_run_json(items, code));
     return code;
   }
 

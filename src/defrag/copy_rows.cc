@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "sql/attach.h"
 #include "sql/quote.h"
 
 namespace hyperdefrag {
@@ -83,16 +84,13 @@ std::vector<TableResult> copy_rows(sql::Connection& main, const sql::Endpoint& e
           hooks.on_statement(statement, seconds);
         });
       }
-      connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
-                                  sql::quote_identifier(target.input_path),
-                                  sql::quote_identifier(target.input_alias)));
-      connection.exec(fmt::format("ATTACH DATABASE {} AS {}",
-                                  sql::quote_identifier(target.output_path),
-                                  sql::quote_identifier(target.output_alias)));
+      sql::Attached input(connection, target.input_path, target.input_alias,
+                          sql::AttachMode::read_only);
+      sql::Attached output(connection, target.output_path, target.output_alias,
+                           sql::AttachMode::read_write);
       for (std::size_t i = next++; i < tables.size() && !failed; i = next++) copy(connection, i);
-      connection.exec(
-          fmt::format("DETACH DATABASE {}", sql::quote_identifier(target.output_alias)));
-      connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(target.input_alias)));
+      output.detach();
+      input.detach();
     } catch (...) {
       failed = true;
       std::lock_guard lock(mutex);

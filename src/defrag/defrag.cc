@@ -76,6 +76,7 @@
 #include "defrag/sort_order.h"
 #include "engine/hyper_process.h"
 #include "engine/locate.h"
+#include "sql/attach.h"
 #include "sql/connection.h"
 #include "sql/quote.h"
 #include "util/error.h"
@@ -240,10 +241,9 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
     connection.set_observer(hooks.on_statement);
 
     // 3. Input, read-only.
+    std::optional<sql::Attached> input;
     try {
-      connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
-                                  sql::quote_identifier(report.input.string()),
-                                  sql::quote_identifier(kInputAlias)));
+      input.emplace(connection, report.input, kInputAlias, sql::AttachMode::read_only);
     } catch (const sql::SqlError& error) {
       if (error.sqlstate().rfind("08", 0) == 0) throw;  // the engine, not the file
       explain_attach_failure(report.input, error);
@@ -266,9 +266,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
                   fmt::format("cannot write format version {}: {}", report.version_after,
                               error.engine_message()));
     }
-    connection.exec(fmt::format("ATTACH DATABASE {} AS {}",
-                                sql::quote_identifier(temp.path().string()),
-                                sql::quote_identifier(kOutputAlias)));
+    sql::Attached output(connection, temp.path(), kOutputAlias, sql::AttachMode::read_write);
 
     // 5. Schemas, tables, descriptions, then foreign keys across them.
     const auto copy_started = Clock::now();
@@ -308,7 +306,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
         copy_rows(connection, engine.endpoint(), source, target, options.jobs, hooks, row_versions);
 
     // 7. Detach the output, so that its bytes are written, and fsync it.
-    connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kOutputAlias)));
+    output.detach();
     sync_path(temp.path());
     report.copy_seconds = seconds_since(copy_started);
 
@@ -321,7 +319,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
                 every_row ? verify::RowCheck::exact : verify::RowCheck::counts);
     report.verified = every_row;
     report.verify_seconds = seconds_since(verify_started);
-    connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kInputAlias)));
+    input->detach();
   } catch (const sql::SqlError& error) {
     explain_copy_failure(error, engine, report);
   }

@@ -121,7 +121,14 @@ Destination resolve_destination(const fs::path& input, const std::optional<fs::p
   // Absolute paths: the engine's working directory is not ours to rely on,
   // and the engine names attached databases by the path it was given.
   result.input = fs::absolute(input).lexically_normal();
-  if (in_place) result.input = fs::weakly_canonical(result.input);
+  if (in_place) {
+    std::error_code error;
+    result.input = fs::weakly_canonical(result.input, error);
+    if (error) {
+      throw Error(ExitCode::bad_input, input,
+                  fmt::format("cannot resolve its path: {}", error.message()));
+    }
+  }
   result.output =
       in_place ? result.input
                : fs::absolute(output.value_or(default_output_path(input))).lexically_normal();
@@ -151,7 +158,10 @@ Prepared::Prepared(Destination destination, const InputCheck& check_input, DryRu
   if (!d.in_place) output_run_lock_.emplace(d.output);
   input_lock_.emplace(d.input);
   input_lock_->probe_flock(d.in_place ? Access::replace : Access::read);
-  if (!d.in_place && fs::exists(d.output)) FileLock(d.output).probe_flock(Access::replace);
+  std::error_code absent;
+  if (!d.in_place && fs::exists(d.output, absent)) {
+    FileLock(d.output).probe_flock(Access::replace);
+  }
 
   // d. What killed runs left beside the output.
   const fs::path output_dir = directory_of(d.output);

@@ -2,11 +2,11 @@
 
 #include <fmt/format.h>
 
-#include "report/report.h"
 #include "sql/quote.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/hyper_file.h"
+#include "util/text.h"
 
 namespace hyperdefrag::inspect {
 namespace fs = std::filesystem;
@@ -121,9 +121,9 @@ std::vector<std::string> human_lines(const FileInfo& info) {
   for (const auto& table : info.tables) rows += table.rows;
   lines.push_back(
       fmt::format("{}: {} bytes ({}), format version {}, {} schemas, {} tables, {} rows", name,
-                  report::with_commas(info.size), human_size(info.size),
-                  info.catalog.format_version, info.catalog.schemas.size(), info.tables.size(),
-                  report::with_commas(static_cast<std::uintmax_t>(rows))));
+                  with_commas(info.size), human_size(info.size), info.catalog.format_version,
+                  info.catalog.schemas.size(), info.tables.size(),
+                  with_commas(static_cast<std::uintmax_t>(rows))));
   for (const auto& schema : info.catalog.schemas) {
     std::size_t count = 0;
     for (const auto& table : info.tables) count += table.table.schema == schema ? 1 : 0;
@@ -133,7 +133,7 @@ std::vector<std::string> human_lines(const FileInfo& info) {
       if (table.table.schema != schema) continue;
       lines.push_back(fmt::format("    table {}: {} rows, {} columns",
                                   sql::quote_qualified({table.table.schema, table.table.name}),
-                                  report::with_commas(static_cast<std::uintmax_t>(table.rows)),
+                                  with_commas(static_cast<std::uintmax_t>(table.rows)),
                                   table.table.columns.size()));
       for (const auto& column : table.table.columns) {
         lines.push_back("      " + describe_column(column));

@@ -247,14 +247,13 @@ std::unique_ptr<Prepared> preflight(const DefragOptions& options, DryRun dry_run
   return std::make_unique<Prepared>(destination_for(options), check_package, dry_run);
 }
 
-report::FileResult defragment_package(const DefragOptions& options, const DefragHooks& hooks) {
+PackageReport defragment_package(const DefragOptions& options, const DefragHooks& hooks) {
   const auto started = Clock::now();
 
   // 1. Preflight of the package file.
   const auto prepared = package::preflight(options, DryRun::no);
   const Destination& destination = prepared->destination();
-  report::FileResult result;
-  result.package = true;
+  PackageReport result;
   result.input = destination.input;
   result.output = destination.output;
   result.size_before = prepared->input_state().size;

@@ -34,10 +34,25 @@
 
 #include "defrag/defrag.h"
 #include "defrag/prepare.h"
-#include "report/report.h"
 #include "util/private_dir.h"
 
 namespace hyperdefrag::package {
+
+// One .hyper file inside a package, compacted.
+struct ExtractResult {
+  std::string entry;  // its name inside the archive, e.g. "Data/Extracts/sales.hyper"
+  DefragReport report;
+};
+
+// What defragmenting a package did.
+struct PackageReport {
+  std::filesystem::path input;
+  std::filesystem::path output;
+  std::uintmax_t size_before = 0;
+  std::uintmax_t size_after = 0;
+  double seconds = 0;
+  std::vector<ExtractResult> extracts;
+};
 
 // Step 1 for a package (`options.input`): the checks of defrag/prepare.h,
 // with a package's own input check. A dry run (DryRun::yes) gives the same
@@ -47,7 +62,7 @@ std::unique_ptr<Prepared> preflight(const DefragOptions& options, DryRun dry_run
 // Runs the steps above for `options.input`, each extract with `options`.
 // `hooks.engine` must be set. Throws hyperdefrag::Error naming the package
 // (and the entry) and the cause; nothing is left behind.
-report::FileResult defragment_package(const DefragOptions& options, const DefragHooks& hooks);
+PackageReport defragment_package(const DefragOptions& options, const DefragHooks& hooks);
 
 // The .hyper entries of a package, extracted into a private directory that
 // is removed with the object.

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "util/text.h"
+
 namespace hyperdefrag::report {
 
 bool is_fancy_terminal(int fd) {
@@ -14,14 +16,6 @@ bool is_fancy_terminal(int fd) {
   if (term == nullptr || std::strcmp(term, "dumb") == 0) return false;
   const char* no_color = std::getenv("NO_COLOR");
   return no_color == nullptr || no_color[0] == '\0';
-}
-
-std::string one_line(std::string text) {
-  for (char& c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  while (!text.empty() && text.back() == ' ') text.pop_back();
-  return text;
 }
 
 Console::Console(Verbosity verbosity, bool report_on_stdout)

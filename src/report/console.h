@@ -56,8 +56,4 @@ class Console {
   bool status_shown_ = false;
 };
 
-// Replaces line breaks and other control characters by spaces: errors from
-// the engine can span lines, a report line never does.
-std::string one_line(std::string text);
-
 }  // namespace hyperdefrag::report

@@ -4,6 +4,7 @@
 
 #include "report/report.h"
 #include "util/files.h"
+#include "util/text.h"
 
 namespace hyperdefrag::report {
 namespace {

@@ -7,6 +7,8 @@
 
 #include "sql/quote.h"
 #include "util/files.h"
+#include "util/private_dir.h"
+#include "util/text.h"
 
 namespace hyperdefrag::report {
 namespace {
@@ -45,12 +47,6 @@ nlohmann::ordered_json defrag_json(const DefragReport& report) {
 }
 
 }  // namespace
-
-std::string with_commas(std::uintmax_t number) {
-  std::string digits = std::to_string(number);
-  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(i, ",");
-  return digits;
-}
 
 long double saved_bytes(std::uintmax_t before, std::uintmax_t after) {
   return static_cast<long double>(before) - static_cast<long double>(after);
@@ -202,6 +198,51 @@ nlohmann::ordered_json run_json(const std::vector<FileResult>& files, double sec
             {"size_after", after},
             {"saved_bytes", static_cast<long long>(saved_bytes(before, after))},
             {"saved_percent", saved_percent(before, after)}}}};
+}
+
+std::vector<std::string> dry_run_lines(const std::vector<batch::DryRunItem>& items) {
+  std::vector<std::string> lines;
+  for (const auto& item : items) {
+    if (item.exit_code != 0) {
+      lines.push_back(fmt::format("Would fail {} (exit code {}): {}", item.job.input.string(),
+                                  item.exit_code, item.error));
+      continue;
+    }
+    std::string line = fmt::format(
+        "Would defragment {} ({}) into {}: needs up to {} in {} ({} free)", item.job.input.string(),
+        human_size(item.input_size), item.job.output.string(), human_size(item.output_space),
+        item.job.output.parent_path().string(), human_size(item.output_free));
+    if (item.job.package) {
+      line += fmt::format(" and up to {} in {} ({} free)", human_size(item.temp_space),
+                          temp_base().string(), human_size(item.temp_free));
+    }
+    lines.push_back(std::move(line));
+  }
+  lines.push_back(fmt::format("Dry run: {} files; nothing was changed", items.size()));
+  return lines;
+}
+
+nlohmann::ordered_json dry_run_json(const std::vector<batch::DryRunItem>& items, int exit_code) {
+  nlohmann::ordered_json files = nlohmann::ordered_json::array();
+  for (const auto& item : items) {
+    files.push_back({{"input", item.job.input.string()},
+                     {"output", item.job.output.string()},
+                     {"kind", item.job.package ? "package" : "hyper"},
+                     {"ok", item.exit_code == 0},
+                     {"exit_code", item.exit_code},
+                     {"error", item.exit_code == 0 ? nlohmann::ordered_json(nullptr)
+                                                   : nlohmann::ordered_json(item.error)},
+                     {"size_before", item.input_size},
+                     {"output_space_needed", item.output_space},
+                     {"output_free", item.output_free},
+                     {"temp_space_needed", item.temp_space},
+                     {"temp_free", item.temp_free}});
+  }
+  return {{"hyperdefrag_plan", kReportSchemaVersion},
+          {"tool_version", HYPERDEFRAG_VERSION},
+          {"dry_run", true},
+          {"exit_code", exit_code},
+          {"files", std::move(files)}};
 }
 
 }  // namespace hyperdefrag::report

@@ -1,6 +1,7 @@
-// What a run did, for people and as JSON (the shape is documented in
-// docs/USAGE.md, "The JSON report"). The result types are filled by the
-// defrag, package and batch modules; this module only presents them.
+// What a run did, for people and as JSON (the shapes are documented in
+// docs/USAGE.md, "The JSON report" and "Dry run"). The results are made by
+// the defrag, package and batch modules; this module only presents them, for
+// the command-line front end.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "defrag/defrag.h"
+#include "batch/batch.h"
 #include "report/console.h"
 
 namespace hyperdefrag::report {
@@ -19,29 +20,7 @@ namespace hyperdefrag::report {
 // added without a bump.
 constexpr int kReportSchemaVersion = 1;
 
-// One .hyper file inside a packaged workbook or data source.
-struct ExtractResult {
-  std::string entry;  // its name inside the archive, e.g. "Data/Extracts/sales.hyper"
-  DefragReport report;
-};
-
-// What happened to one input.
-struct FileResult {
-  std::filesystem::path input;
-  std::filesystem::path output;
-  bool package = false;  // a .twbx / .tdsx rather than a .hyper
-  int exit_code = 0;     // 0 on success, else util/error.h's code for the cause
-  std::string error;     // one line naming the file and the cause; empty on success
-  std::uintmax_t size_before = 0;
-  std::uintmax_t size_after = 0;
-  double seconds = 0;
-  std::optional<DefragReport> hyper;    // a .hyper input that succeeded
-  std::vector<ExtractResult> extracts;  // a package input that succeeded
-  bool ok() const { return exit_code == 0; }
-};
-
-// "1,234,567"
-std::string with_commas(std::uintmax_t number);
+using batch::FileResult;
 
 // Bytes and percent saved (negative when the output grew).
 long double saved_bytes(std::uintmax_t before, std::uintmax_t after);
@@ -62,5 +41,9 @@ std::vector<std::string> summary_lines(const std::vector<FileResult>& files, dou
 nlohmann::ordered_json file_json(const FileResult& file);
 nlohmann::ordered_json run_json(const std::vector<FileResult>& files, double seconds,
                                 int exit_code);
+
+// --dry-run: a line per file and a total, and the JSON plan.
+std::vector<std::string> dry_run_lines(const std::vector<batch::DryRunItem>& items);
+nlohmann::ordered_json dry_run_json(const std::vector<batch::DryRunItem>& items, int exit_code);
 
 }  // namespace hyperdefrag::report

@@ -33,9 +33,6 @@ FileResult sample_file() {
 }
 
 TEST(Report, NumbersAndPercent) {
-  EXPECT_EQ(with_commas(0), "0");
-  EXPECT_EQ(with_commas(999), "999");
-  EXPECT_EQ(with_commas(1234567), "1,234,567");
   EXPECT_DOUBLE_EQ(saved_percent(1000, 250), 75.0);
   EXPECT_DOUBLE_EQ(saved_percent(1000, 1500), -50.0);
   EXPECT_DOUBLE_EQ(saved_percent(0, 10), 0.0);
@@ -106,10 +103,6 @@ TEST(Report, JsonShape) {
   EXPECT_EQ(failed["exit_code"], 3);
   EXPECT_EQ(failed["error"], "broken");
   EXPECT_FALSE(failed.contains("hyper"));
-}
-
-TEST(Console, OneLineReplacesControlCharacters) {
-  EXPECT_EQ(one_line("a\nb\r\x1b[31mc\t"), "a b  [31mc");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <regex>
 
 #include "util/error.h"
+#include "util/fd.h"
 
 namespace hyperdefrag {
 namespace fs = std::filesystem;
@@ -39,12 +40,11 @@ std::optional<pid_t> temp_file_owner(const std::string& filename) {
 }
 
 void TempFile::create() {
-  const int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  const Fd fd(open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
     throw Error(ExitCode::bad_output, path_,
                 fmt::format("cannot create: {}", std::strerror(errno)));
   }
-  close(fd);
 }
 
 void TempFile::commit(Replace replace) {
@@ -83,14 +83,12 @@ std::uintmax_t file_size(const fs::path& path) {
 }
 
 void sync_path(const fs::path& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fsync(fd) != 0) {
+  const Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid() || fsync(fd.get()) != 0) {
     const int saved = errno;
-    if (fd >= 0) close(fd);
     throw Error(saved == ENOSPC || saved == EDQUOT ? ExitCode::no_space : ExitCode::bad_output,
                 path, fmt::format("cannot sync to disk: {}", std::strerror(saved)));
   }
-  close(fd);
 }
 
 std::string human_size(std::uintmax_t bytes) {

@@ -23,10 +23,10 @@ namespace {
   const char* what =
       writer ? "another program has it open for writing" : "another program has it open";
   throw Error(
-      ExitCode::busy,
-      fmt::format("{}: {} (a Hyper process holds its lock, e.g. Tableau or a Hyper API "
+      ExitCode::busy, path,
+      fmt::format("{} (a Hyper process holds its lock, e.g. Tableau or a Hyper API "
                   "program){}; close it there and try again",
-                  path.string(), what,
+                  what,
                   access == Access::replace && !writer ? ", so it cannot be replaced now" : ""));
 }
 
@@ -49,47 +49,37 @@ RunLock::RunLock(const std::filesystem::path& path) {
   // An abstract address starts with a NUL byte and is not a file.
   std::memcpy(address.sun_path + 1, key.data(), key.size());
   const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + key.size());
-  socket_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (socket_ < 0) {
-    throw Error(ExitCode::internal, fmt::format("{}: cannot make its run lock: {}", path.string(),
-                                                std::strerror(errno)));
+  socket_ = Fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!socket_.valid()) {
+    throw Error(ExitCode::internal, path,
+                fmt::format("cannot make its run lock: {}", std::strerror(errno)));
   }
-  if (bind(socket_, reinterpret_cast<sockaddr*>(&address), length) != 0) {
+  if (bind(socket_.get(), reinterpret_cast<sockaddr*>(&address), length) != 0) {
     const int saved = errno;
-    close(socket_);
-    socket_ = -1;
+    socket_.reset();
     if (saved == EADDRINUSE) {
-      throw Error(ExitCode::busy,
-                  fmt::format("{}: another hyperdefrag run is working on this file; try again "
-                              "when it has finished",
-                              path.string()));
+      throw Error(ExitCode::busy, path,
+                  "another hyperdefrag run is working on this file; try again when it has "
+                  "finished");
     }
-    throw Error(ExitCode::internal, fmt::format("{}: cannot take its run lock: {}", path.string(),
-                                                std::strerror(saved)));
+    throw Error(ExitCode::internal, path,
+                fmt::format("cannot take its run lock: {}", std::strerror(saved)));
   }
-}
-
-RunLock::~RunLock() {
-  if (socket_ >= 0) close(socket_);
 }
 
 FileLock::FileLock(const std::filesystem::path& path) : path_(path) {
-  fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) {
-    throw Error(errno == ENOENT || errno == EACCES ? ExitCode::bad_input : ExitCode::internal,
-                fmt::format("{}: cannot be opened: {}", path.string(), std::strerror(errno)));
+  fd_ = Fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd_.valid()) {
+    throw Error(ExitCode::bad_input, path,
+                fmt::format("cannot be opened: {}", std::strerror(errno)));
   }
-}
-
-FileLock::~FileLock() {
-  if (fd_ >= 0) close(fd_);  // releases a flock still held
 }
 
 void FileLock::probe_flock(Access access) const {
   // A shared flock succeeds unless someone writes; an exclusive one unless
   // anybody has the file attached.
-  if (flock(fd_, (access == Access::read ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) {
-    flock(fd_, LOCK_UN);
+  if (flock(fd_.get(), (access == Access::read ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) {
+    flock(fd_.get(), LOCK_UN);
     return;
   }
   // A file system where flock cannot be taken this way (NFS emulates an
@@ -98,8 +88,8 @@ void FileLock::probe_flock(Access access) const {
   if (errno != EWOULDBLOCK) return;
   // Tell a writer from readers: a shared probe fails only against a writer.
   bool writer = true;
-  if (access == Access::replace && flock(fd_, LOCK_SH | LOCK_NB) == 0) {
-    flock(fd_, LOCK_UN);
+  if (access == Access::replace && flock(fd_.get(), LOCK_SH | LOCK_NB) == 0) {
+    flock(fd_.get(), LOCK_UN);
     writer = false;
   }
   held_by_other_program(path_, access, writer);
@@ -107,17 +97,17 @@ void FileLock::probe_flock(Access access) const {
 
 void FileLock::hold_exclusive_flock() {
   if (flocked_) return;
-  if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+  if (flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) return;  // cannot be taken here (see probe_flock)
     probe_flock(Access::replace);      // throws with the reason
-    throw Error(ExitCode::busy, fmt::format("{}: another program has it open", path_.string()));
+    throw Error(ExitCode::busy, path_, "another program has it open");
   }
   flocked_ = true;
 }
 
 void FileLock::release_flock() {
   if (!flocked_) return;
-  flock(fd_, LOCK_UN);
+  flock(fd_.get(), LOCK_UN);
   flocked_ = false;
 }
 

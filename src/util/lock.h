@@ -20,6 +20,8 @@
 
 #include <filesystem>
 
+#include "util/fd.h"
+
 namespace hyperdefrag {
 
 // What the caller is about to do with a file, for probe_flock.
@@ -34,12 +36,11 @@ class RunLock {
   // exists, else of its absolute path. Throws hyperdefrag::Error
   // (ExitCode::busy) naming the file if another hyperdefrag run holds it.
   explicit RunLock(const std::filesystem::path& path);
-  ~RunLock();
   RunLock(const RunLock&) = delete;
   RunLock& operator=(const RunLock&) = delete;
 
  private:
-  int socket_ = -1;
+  Fd socket_;
 };
 
 // A read-only handle on a file, to probe and take its flock.
@@ -47,7 +48,6 @@ class FileLock {
  public:
   // Opens `path` read-only. Throws hyperdefrag::Error naming the file.
   explicit FileLock(const std::filesystem::path& path);
-  ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
@@ -68,7 +68,7 @@ class FileLock {
 
  private:
   std::filesystem::path path_;
-  int fd_ = -1;
+  Fd fd_;  // closing it releases a flock still held
   bool flocked_ = false;
 };
 

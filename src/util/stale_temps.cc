@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <system_error>
 
+#include "util/fd.h"
 #include "util/files.h"
 
 namespace hyperdefrag {
@@ -23,11 +24,10 @@ bool process_exists(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
 // run whose pid is not visible here (another pid namespace on a shared
 // volume) while its engine writes the file.
 bool attached_somewhere(const fs::path& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return false;
-  const bool locked = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  close(fd);  // also releases the probe's lock
-  return locked;
+  const Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return false;
+  // Closing the descriptor also releases the probe's own lock.
+  return flock(fd.get(), LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
 }
 
 }  // namespace

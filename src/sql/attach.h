@@ -1,0 +1,36 @@
+// A database file attached to a connection for as long as an object lives.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "sql/connection.h"
+
+namespace hyperdefrag::sql {
+
+enum class AttachMode { read_only, read_write };
+
+class Attached {
+ public:
+  // ATTACH DATABASE path AS alias (WITH access_mode = 'readonly' for
+  // AttachMode::read_only), both quoted. Throws SqlError as exec() does.
+  Attached(Connection& connection, const std::filesystem::path& path, std::string alias,
+           AttachMode mode);
+  // Detaches if detach() was not called; an error then (a connection that is
+  // gone) is ignored, since a destructor cannot report it.
+  ~Attached();
+  Attached(const Attached&) = delete;
+  Attached& operator=(const Attached&) = delete;
+
+  const std::string& alias() const { return alias_; }
+  // DETACH DATABASE now, which makes the engine write out what it holds of
+  // the file. Throws SqlError.
+  void detach();
+
+ private:
+  Connection& connection_;
+  std::string alias_;
+  bool attached_ = false;
+};
+
+}  // namespace hyperdefrag::sql
