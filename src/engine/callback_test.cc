@@ -4,6 +4,7 @@
 // "Who else is on the machine").
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -18,6 +19,7 @@
 #include "engine/hyper_process.h"
 #include "engine/locate.h"
 #include "sockets.h"
+#include "sql/interrupt.h"
 #include "test_support.h"
 #include "util/error.h"
 
@@ -147,6 +149,36 @@ TEST(EngineSockets, CallbackSocketIsPrivateAndOnlyHyperdIsBelieved) {
   EXPECT_FALSE(contains(failure, "elsewhere")) << "the forged endpoint was read: " << failure;
   fs::remove_all(dir);  // the log directory a failed start-up keeps
   if (!nobody) GTEST_SKIP() << "cannot become the user nobody here (not root, or no such user)";
+}
+
+// Interrupted during start-up (Ctrl-C before hyperd has called back): the
+// callback socket is closed and its name removed before the engine is
+// stopped, so hyperd never connects to a callback nobody accepts (before,
+// it did, and the tool then waited 30 s for it to exit).
+TEST(EngineSockets, InterruptedStartUpLeavesNoCallbackPending) {
+  testing::ScratchDir scratch;
+  sql::install_signal_handlers();
+  raise(SIGINT);
+  ASSERT_EQ(sql::interrupted(), SIGINT);
+  setenv("TMPDIR", scratch.path().c_str(), 1);
+  std::string message;
+  try {
+    HyperProcess engine(real_engine());
+  } catch (const Error& error) {
+    message = error.what();
+  }
+  unsetenv("TMPDIR");
+  sql::reset_interrupted();
+  for (const int number : {SIGINT, SIGTERM, SIGHUP}) signal(number, SIG_DFL);
+  EXPECT_TRUE(contains(message, "interrupted")) << message;
+  // The engine's directory, kept for its log.
+  const auto kept = testing::unexpected_files(scratch.path(), {});
+  ASSERT_EQ(kept.size(), 1u);
+  const fs::path dir = scratch / kept[0];
+  EXPECT_FALSE(fs::exists(dir / "callback"));
+  const auto log = testing::read_bytes(dir / "hyperd.log");
+  EXPECT_FALSE(contains(log, "monitor-endpoint-start")) << "hyperd connected to the callback";
+  fs::remove_all(dir);
 }
 
 }  // namespace

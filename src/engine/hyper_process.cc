@@ -44,6 +44,10 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
 
  private:
   int fd_;
@@ -240,6 +244,14 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
     endpoint_.socket_directory = message.substr(prefix.size(), split - prefix.size());
     endpoint_.port = kSocketPort;
   } catch (...) {
+    // Failed or interrupted before hyperd called back: close the callback
+    // socket and remove its name first, so hyperd cannot connect to a socket
+    // nobody will accept (it would then wait for the tool instead of
+    // exiting), and ask it to stop with SIGTERM, as it has no callback to
+    // close.
+    listener.reset();
+    unlink(callback_path.c_str());
+    if (callback_fd_ < 0 && running()) kill(pid_, SIGTERM);
     keep_log();
     stop();
     throw;
