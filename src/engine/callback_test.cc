@@ -151,6 +151,22 @@ TEST(EngineSockets, CallbackSocketIsPrivateAndOnlyHyperdIsBelieved) {
   if (!nobody) GTEST_SKIP() << "cannot become the user nobody here (not root, or no such user)";
 }
 
+// A --hyperd that is a wrapper script starting the real hyperd as its child
+// (not exec): the callback comes from a descendant of the process the tool
+// started, which is believed.
+TEST(EngineSockets, CallbackFromAWrappersChildIsBelieved) {
+  testing::ScratchDir scratch;
+  const auto wrapper = scratch / "hyperd";
+  testing::write_bytes(
+      wrapper, fmt::format("#!/bin/sh\n\"{}\" \"$@\"\nexit $?\n", real_engine().hyperd.string()));
+  fs::permissions(wrapper, fs::perms::owner_all);
+  HyperProcess engine({wrapper, {}, std::chrono::seconds(60)});
+  const auto children = testing::with_descendants(engine.pid());
+  EXPECT_GT(children.size(), 1u) << "the wrapper started hyperd as its child";
+  sql::Connection connection(engine.endpoint());
+  EXPECT_EQ(connection.exec("SELECT 7").integer(0, 0), 7);
+}
+
 // Interrupted during start-up (Ctrl-C before hyperd has called back): the
 // callback socket is closed and its name removed before the engine is
 // stopped, so hyperd never connects to a callback nobody accepts (before,

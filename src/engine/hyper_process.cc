@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "sql/interrupt.h"
@@ -85,6 +86,24 @@ std::string first_error_line(const fs::path& console_log) {
     if (line.rfind("Error. ", 0) == 0) return ": " + line.substr(7);
   }
   return "";
+}
+
+// True if `pid` is `ancestor` or one of its descendants (/proc/<pid>/stat).
+bool descends_from(pid_t pid, pid_t ancestor) {
+  for (int depth = 0; depth < 16 && pid > 1; ++depth) {
+    if (pid == ancestor) return true;
+    std::ifstream stat_file(fmt::format("/proc/{}/stat", pid));
+    std::string line;
+    std::getline(stat_file, line);
+    const auto close = line.rfind(')');  // pid (comm) state ppid ...
+    if (close == std::string::npos) return false;
+    std::istringstream rest(line.substr(close + 1));
+    char state = 0;
+    pid_t parent = 0;
+    if (!(rest >> state >> parent)) return false;
+    pid = parent;
+  }
+  return false;
 }
 
 }  // namespace
@@ -197,12 +216,13 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
     callback_fd_ = accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (callback_fd_ < 0)
       fail(fmt::format("hyperd's callback failed: {}", std::strerror(errno)), dir);
-    // Only hyperd itself may report the endpoint (the directory already
-    // keeps other users out; this also keeps out this user's other programs).
+    // Only the process started here (or one it started, if --hyperd names a
+    // wrapper) may report the endpoint: the directory already keeps other
+    // users out; this also keeps out this user's other programs.
     ucred peer{};
     socklen_t peer_length = sizeof peer;
     if (getsockopt(callback_fd_, SOL_SOCKET, SO_PEERCRED, &peer, &peer_length) != 0 ||
-        peer.pid != pid_) {
+        !descends_from(peer.pid, pid_)) {
       fail(fmt::format("the callback came from process {}, not from hyperd ({})", peer.pid, pid_),
            dir);
     }
