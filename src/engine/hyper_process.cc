@@ -1,14 +1,13 @@
 #include "engine/hyper_process.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "sql/interrupt.h"
@@ -33,6 +33,8 @@ namespace {
 // .s.PGSQL.<port> in the directory given as host, so port "1" finds it.
 constexpr const char* kSocketName = ".s.PGSQL.1";
 constexpr const char* kSocketPort = "1";
+// The socket the tool listens on for hyperd's callback, beside the above.
+constexpr const char* kCallbackName = "callback";
 
 class Fd {
  public:
@@ -43,6 +45,10 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
 
  private:
   int fd_;
@@ -82,6 +88,24 @@ std::string first_error_line(const fs::path& console_log) {
   return "";
 }
 
+// True if `pid` is `ancestor` or one of its descendants (/proc/<pid>/stat).
+bool descends_from(pid_t pid, pid_t ancestor) {
+  for (int depth = 0; depth < 16 && pid > 1; ++depth) {
+    if (pid == ancestor) return true;
+    std::ifstream stat_file(fmt::format("/proc/{}/stat", pid));
+    std::string line;
+    std::getline(stat_file, line);
+    const auto close = line.rfind(')');  // pid (comm) state ppid ...
+    if (close == std::string::npos) return false;
+    std::istringstream rest(line.substr(close + 1));
+    char state = 0;
+    pid_t parent = 0;
+    if (!(rest >> state >> parent)) return false;
+    pid = parent;
+  }
+  return false;
+}
+
 }  // namespace
 
 HyperProcess::HyperProcess(const EngineOptions& options) {
@@ -91,26 +115,30 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
   dir_ = std::make_unique<PrivateDir>(base, "hyperdefrag-engine-");
   const fs::path& dir = dir_->path();
 
-  Fd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof address;
+  // The callback socket sits beside the listen socket in the private
+  // directory, so no other user can connect to it before hyperd does.
+  const fs::path callback_path = dir / kCallbackName;
+  Fd listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (callback_path.string().size() >= sizeof address.sun_path) {
+    fail(fmt::format("the callback socket path {} is too long for a Unix socket",
+                     callback_path.string()),
+         dir);
+  }
+  std::memcpy(address.sun_path, callback_path.c_str(), callback_path.string().size() + 1);
   if (listener.get() < 0 ||
       bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      listen(listener.get(), 1) != 0 ||
-      getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    fail(fmt::format("cannot open the loopback callback socket for hyperd: {}",
+      listen(listener.get(), 1) != 0) {
+    fail(fmt::format("cannot open the callback socket {} for hyperd: {}", callback_path.string(),
                      std::strerror(errno)),
          dir);
   }
-  const int callback_port = ntohs(address.sin_port);
 
   std::vector<std::string> argv = {
       options.hyperd.string(),
       "run",
-      fmt::format("--callback-connection=tab.tcp://127.0.0.1:{}", callback_port),
+      fmt::format("--callback-connection=tab.domain://{}/domain/{}", dir.string(), kCallbackName),
       fmt::format("--listen-connection=tab.domain://{}/domain/{}", dir.string(), kSocketName),
       "--init-user=tableau_internal_user",
       "--no-password",
@@ -188,6 +216,18 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
     callback_fd_ = accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (callback_fd_ < 0)
       fail(fmt::format("hyperd's callback failed: {}", std::strerror(errno)), dir);
+    // Only the process started here (or one it started, if --hyperd names a
+    // wrapper) may report the endpoint: the directory already keeps other
+    // users out; this also keeps out this user's other programs.
+    ucred peer{};
+    socklen_t peer_length = sizeof peer;
+    if (getsockopt(callback_fd_, SOL_SOCKET, SO_PEERCRED, &peer, &peer_length) != 0 ||
+        !descends_from(peer.pid, pid_)) {
+      fail(fmt::format("the callback came from process {}, not from hyperd ({})", peer.pid, pid_),
+           dir);
+    }
+    // Nothing else can connect from here on: the name goes with the listener.
+    unlink(callback_path.c_str());
 
     // One length byte, then the endpoint, e.g. "tab.domain:///tmp/x/domain/.s.PGSQL.1".
     std::string message;
@@ -214,13 +254,24 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
     const std::string prefix = "tab.domain://";
     const std::string separator = "/domain/";
     const auto split = message.rfind(separator);
+    // The endpoint must be the socket the engine was told to make, in the
+    // private directory: the tool never connects anywhere else.
     if (message.rfind(prefix, 0) != 0 || split == std::string::npos ||
+        message.substr(prefix.size(), split - prefix.size()) != dir.string() ||
         message.substr(split + separator.size()) != kSocketName) {
       fail(fmt::format("hyperd reported an unexpected endpoint '{}'", message), dir);
     }
     endpoint_.socket_directory = message.substr(prefix.size(), split - prefix.size());
     endpoint_.port = kSocketPort;
   } catch (...) {
+    // Failed or interrupted before hyperd called back: close the callback
+    // socket and remove its name first, so hyperd cannot connect to a socket
+    // nobody will accept (it would then wait for the tool instead of
+    // exiting), and ask it to stop with SIGTERM, as it has no callback to
+    // close.
+    listener.reset();
+    unlink(callback_path.c_str());
+    if (callback_fd_ < 0 && running()) kill(pid_, SIGTERM);
     keep_log();
     stop();
     throw;

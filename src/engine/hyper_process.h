@@ -1,10 +1,12 @@
 // One running hyperd, owned for its whole life.
 //
 // Start-up: a private directory (mode 0700) is made for the engine's Unix
-// socket and its log; the tool listens on an ephemeral loopback port and
-// passes it as --callback-connection; hyperd, started in its own process
-// group (so Ctrl-C in a terminal reaches only the tool), connects back and
-// sends the endpoint it listens on. The tool keeps that callback socket open
+// socket, the callback socket and the log; the tool listens on the callback
+// socket (a Unix socket in that directory, never a TCP port, so no other user
+// can reach it) and passes it as --callback-connection; hyperd, started in its
+// own process group (so Ctrl-C in a terminal reaches only the tool), connects
+// back and sends the endpoint it listens on, which must be the socket it was
+// told to make in that directory. The tool keeps that callback socket open
 // for the engine's whole life: closing it asks hyperd to shut down, and if the
 // tool dies, even by kill -9, the kernel closes it and hyperd exits by itself.
 //

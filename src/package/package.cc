@@ -1,5 +1,6 @@
 #include "package/package.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,11 +12,15 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <utility>
 
 #include "defrag/place.h"
 #include "sql/interrupt.h"
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/files.h"
+#include "util/free_space.h"
+#include "util/hyper_file.h"
 
 namespace hyperdefrag::package {
 namespace fs = std::filesystem;
@@ -91,35 +96,106 @@ std::vector<Entry> list_entries(zip_t* archive, const fs::path& path) {
   return entries;
 }
 
+// An error about one entry: "<package> [<entry>]: <cause>".
+[[noreturn]] void entry_error(ExitCode code, const fs::path& package, const std::string& entry,
+                              const std::string& cause) {
+  throw Error(code, fmt::format("{} [{}]", package.string(), entry), cause);
+}
+
+// Reads up to `size` bytes of `file` into `buffer`, fewer only at the end of
+// the stream. Throws (bad input) naming the entry if libzip reports an error
+// (a CRC mismatch or a damaged stream, for example).
+std::size_t read_entry(zip_file_t* file, char* buffer, std::size_t size, const fs::path& package,
+                       const Entry& entry) {
+  std::size_t got = 0;
+  while (got < size) {
+    const zip_int64_t n = zip_fread(file, buffer + got, size - got);
+    if (n < 0) {
+      entry_error(ExitCode::bad_input, package, entry.name,
+                  fmt::format("cannot be read: {}", zip_error_strerror(zip_file_get_error(file))));
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  return got;
+}
+
+// Extracts one entry into `target` (a new file), refusing it before it costs
+// disk: its first bytes must be Hyper's file header, the file system must
+// have its declared uncompressed size free, and extraction stops (and the
+// entry is refused) as soon as the stream runs past that size. On failure
+// the partial file is removed.
 void extract_entry(zip_t* archive, const Entry& entry, const fs::path& package,
                    const fs::path& target) {
   zip_file_t* file = zip_fopen_index(archive, entry.index, 0);
   if (file == nullptr) {
-    bad_input(package, fmt::format("{}: cannot be read: {}", entry.name, zip_message(archive)));
+    entry_error(ExitCode::bad_input, package, entry.name,
+                fmt::format("cannot be read: {}", zip_message(archive)));
   }
   std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> owner(file, &zip_fclose);
-  std::ofstream out(target, std::ios::binary | std::ios::trunc);
+  const std::uintmax_t declared = (entry.stat.valid & ZIP_STAT_SIZE) != 0 ? entry.stat.size : 0;
+
+  // 1. The header, read into memory: nothing is written for a non-Hyper entry.
   std::vector<char> buffer(1 << 20);
+  std::size_t have = read_entry(file, buffer.data(), kHyperHeaderSize, package, entry);
+  if (!has_hyper_header(std::string_view(buffer.data(), have))) {
+    entry_error(ExitCode::bad_input, package, entry.name, std::string(kNotHyperCause));
+  }
+  // 2. Room for the whole entry, as the archive declares it.
+  const fs::path directory = target.parent_path();
+  if (const auto available = free_bytes(directory); available < declared) {
+    entry_error(ExitCode::no_space, package, entry.name,
+                fmt::format("not enough free disk space in {} to extract it: it needs {} and {} "
+                            "is free",
+                            directory.string(), human_size(declared), human_size(available)));
+  }
+  // 3. The rest, never more than the declared size.
+  const auto cannot_write = [&](int error) {
+    entry_error(
+        error == ENOSPC || error == EDQUOT ? ExitCode::no_space : ExitCode::bad_output, package,
+        entry.name,
+        fmt::format("cannot be extracted into {}: {}", target.string(), std::strerror(error)));
+  };
+  struct Partial {  // removed unless complete
+    const fs::path& path;
+    Fd fd;
+    bool complete = false;
+    ~Partial() {
+      fd.reset();
+      if (!complete) unlink(path.c_str());
+    }
+  } partial{target, Fd(open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600))};
+  if (!partial.fd.valid()) cannot_write(errno);
+  std::uintmax_t total = have;
   for (;;) {
+    if (total > declared) {
+      entry_error(ExitCode::bad_input, package, entry.name,
+                  fmt::format("holds more than the {} bytes the archive declares for it (a "
+                              "damaged or hostile package); extraction stopped there",
+                              declared));
+    }
+    for (std::size_t written = 0; written < have;) {
+      const ssize_t n = write(partial.fd.get(), buffer.data() + written, have - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) cannot_write(errno);
+      written += static_cast<std::size_t>(n);
+    }
     sql::throw_if_interrupted();
-    const zip_int64_t n = zip_fread(file, buffer.data(), buffer.size());
-    if (n < 0) {
-      bad_input(package, fmt::format("{}: cannot be read: {}", entry.name,
-                                     zip_error_strerror(zip_file_get_error(file))));
-    }
-    if (n == 0) break;
-    out.write(buffer.data(), n);
-    if (!out) {
-      throw Error(ExitCode::internal,
-                  fmt::format("{}: cannot extract {} into {}: {}", package.string(), entry.name,
-                              target.string(), std::strerror(errno)));
-    }
+    // One byte more than the declared rest, to notice a stream that runs past it.
+    const std::uintmax_t rest = declared - total + 1;
+    have = read_entry(file, buffer.data(),
+                      static_cast<std::size_t>(std::min<std::uintmax_t>(buffer.size(), rest)),
+                      package, entry);
+    if (have == 0) break;
+    total += have;
   }
-  out.close();
-  if (!out) {
-    throw Error(ExitCode::internal, fmt::format("{}: cannot extract {} into {}", package.string(),
-                                                entry.name, target.string()));
+  if (total != declared) {
+    entry_error(
+        ExitCode::bad_input, package, entry.name,
+        fmt::format("holds {} bytes, not the {} the archive declares for it", total, declared));
   }
+  if (close(partial.fd.release()) != 0) cannot_write(errno);
+  partial.complete = true;
 }
 
 // Step 4's copy of one entry into `out`; returns its new index.

@@ -24,7 +24,7 @@ TEST(Package, UnpackedUsesItsOwnNamesAndCleansUp) {
   testing::ScratchDir dir;
   testing::make_zip(dir / "p.twbx", {{"../../escape.hyper", "Hyper-ish bytes"},
                                      {"Book.twb", "<workbook/>"},
-                                     {"Data/Extracts/x.HYPER", "more bytes"}});
+                                     {"Data/Extracts/x.HYPER", "Hyper more"}});
   fs::path where;
   {
     Unpacked unpacked(dir / "p.twbx");

@@ -24,6 +24,8 @@ class Fd {
 
   int get() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
+  // Gives the descriptor up without closing it (to close it and see the error).
+  int release() { return std::exchange(fd_, -1); }
   // Closes the descriptor now (releasing its flocks); the object then holds none.
   void reset() {
     if (fd_ >= 0) ::close(fd_);

@@ -21,6 +21,10 @@ namespace {
 
 }  // namespace
 
+bool has_hyper_header(std::string_view first_bytes) {
+  return first_bytes.substr(0, kHyperHeaderSize) == std::string_view("Hyper", kHyperHeaderSize);
+}
+
 void check_hyper_file(const std::filesystem::path& path) {
   struct stat info {};
   if (stat(path.c_str(), &info) != 0) bad_input(path, std::strerror(errno));
@@ -29,11 +33,11 @@ void check_hyper_file(const std::filesystem::path& path) {
   if (info.st_size == 0) bad_input(path, "is empty, not a .hyper file");
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) bad_input(path, fmt::format("cannot be read: {}", std::strerror(errno)));
-  std::array<char, 5> magic{};
+  std::array<char, kHyperHeaderSize> magic{};
   const ssize_t got = read(fd, magic.data(), magic.size());
   close(fd);
-  if (got != static_cast<ssize_t>(magic.size()) || std::string_view(magic.data(), 5) != "Hyper") {
-    bad_input(path, "is not a Hyper database (it does not start with Hyper's file header)");
+  if (got < 0 || !has_hyper_header(std::string_view(magic.data(), static_cast<std::size_t>(got)))) {
+    bad_input(path, std::string(kNotHyperCause));
   }
 }
 
