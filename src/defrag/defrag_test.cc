@@ -67,19 +67,15 @@ TEST(Defragment, TemporaryCopyIsOwnerOnlyAndTheResultGetsTheInputsMode) {
   const auto input = dir / "in.hyper";
   fs::copy_file(testing::fragmented_fixture(), input);
   ASSERT_EQ(chmod(input.c_str(), 0644), 0);
-  std::vector<unsigned> temporary_modes;
+  std::vector<std::string> temporary_modes;  // in octal, so that a failure reads as modes
   defragment({input, dir / "out.hyper", false, std::nullopt, false, std::nullopt},
              [&](const TableResult&) {
                for (const auto& temp : testing::temporaries_in(dir.path())) {
-                 struct stat info {};
-                 stat(temp.c_str(), &info);
-                 temporary_modes.push_back(info.st_mode & 0777);
+                 temporary_modes.push_back(testing::octal_mode(temp));
                }
              });
-  EXPECT_EQ(temporary_modes, std::vector<unsigned>{0600});
-  struct stat info {};
-  ASSERT_EQ(stat((dir / "out.hyper").c_str(), &info), 0);
-  EXPECT_EQ(info.st_mode & 0777, 0644u);
+  EXPECT_EQ(temporary_modes, std::vector<std::string>{"0600"});
+  EXPECT_EQ(testing::octal_mode(dir / "out.hyper"), "0644");
 }
 
 TEST(Defragment, KeepsTheFormatVersion) {
