@@ -45,6 +45,23 @@ std::string read_bytes(const fs::path& path) {
   return content.str();
 }
 
+::testing::AssertionResult has_bytes(const fs::path& path, const std::string& bytes) {
+  const std::string actual = read_bytes(path);
+  if (actual == bytes) return ::testing::AssertionSuccess();
+  auto failure = ::testing::AssertionFailure()
+                 << path.string() << " holds " << actual.size() << " bytes where " << bytes.size()
+                 << " were expected";
+  const auto common = std::min(actual.size(), bytes.size());
+  const auto first = std::mismatch(actual.begin(), actual.begin() + common, bytes.begin());
+  if (first.first != actual.begin() + common) {
+    failure << "; the first difference is at byte " << (first.first - actual.begin());
+  }
+  if (actual.size() <= 200 && bytes.size() <= 200) {
+    failure << ": \"" << actual << "\" instead of \"" << bytes << "\"";
+  }
+  return failure;
+}
+
 void write_bytes(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << bytes;

@@ -2,6 +2,8 @@
 // directories, running the hyperdefrag binary, reading files back.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -37,6 +39,10 @@ class ScratchDir {
 
 // The whole content of a file, to show it is byte-identical before and after.
 std::string read_bytes(const std::filesystem::path& path);
+// Whether a file holds exactly `bytes`; if not, says how it differs (sizes,
+// first differing offset) instead of printing both, which for a large file
+// would exhaust memory.
+::testing::AssertionResult has_bytes(const std::filesystem::path& path, const std::string& bytes);
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);
 
 struct RunResult {

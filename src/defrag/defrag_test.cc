@@ -48,7 +48,7 @@ TEST(Defragment, FragmentedFileShrinksWithEqualRowCountsAndUntouchedInput) {
       defragment({input, out / "compact.hyper", false, std::nullopt, false, std::nullopt},
                  [&](const TableResult& table) { seen.push_back(table.name); });
 
-  EXPECT_EQ(testing::read_bytes(input), before) << "the input's bytes changed";
+  EXPECT_TRUE(testing::has_bytes(input, before)) << "the input's bytes changed";
   EXPECT_EQ(report.size_before, before.size());
   EXPECT_EQ(report.size_after, fs::file_size(out / "compact.hyper"));
   EXPECT_LT(static_cast<double>(report.size_after), 0.6 * static_cast<double>(report.size_before))
@@ -114,7 +114,7 @@ TEST(Defragment, TableauSampleFilesKeepEveryTableAndRow) {
     EXPECT_FALSE(expected.empty());
     EXPECT_EQ(testing::table_counts(output), expected);
     EXPECT_EQ(report.version_after, report.version_before);
-    EXPECT_EQ(testing::read_bytes(dir / name), testing::read_bytes(*fixtures / name));
+    EXPECT_TRUE(testing::has_bytes(dir / name, testing::read_bytes(*fixtures / name)));
   }
 }
 
@@ -125,7 +125,7 @@ TEST(Defragment, RefusesToOverwriteWithoutForce) {
   EXPECT_EQ(
       failure_code({dir / "in.hyper", dir / "out.hyper", false, std::nullopt, false, std::nullopt}),
       ExitCode::bad_output);
-  EXPECT_EQ(testing::read_bytes(dir / "out.hyper"), "precious");
+  EXPECT_TRUE(testing::has_bytes(dir / "out.hyper", "precious"));
 
   const auto report =
       defragment({dir / "in.hyper", dir / "out.hyper", true, std::nullopt, false, std::nullopt});
@@ -144,7 +144,7 @@ TEST(Defragment, RefusesTheInputAsOutputUnderAnyName) {
               ExitCode::bad_output)
         << output;
   }
-  EXPECT_EQ(testing::read_bytes(dir / "in.hyper"), before);
+  EXPECT_TRUE(testing::has_bytes(dir / "in.hyper", before));
 }
 
 TEST(Defragment, ParallelTableCopyKeepsEveryRowAndTheTablesOrder) {

@@ -252,7 +252,8 @@ TEST(RoundTrip, EveryDataTypeAndEdgeValue) {
            "(3, false, 32767, 2147483647, 9223372036854775807, 99999999999999.9999, "
            "9999999999999999999999999999.9999999999, CAST('-0' AS DOUBLE PRECISION), "
            "CAST('Infinity' AS REAL), CAST('4294967295' AS OID), CAST('' AS BYTES), "
-           "'Grüße, Привет, مرحبا, שלום, 你好, こんにちは, 안녕, नमस्ते, 🚀👩‍👩‍👧', "
+           "'Grüße, Привет, مرحبا, שלום, 你好, こんにちは, 안녕, नमस्ते, "
+           "🚀👩‍👩‍👧', "
            "'ü🚀', "
            "'表', "
            "CAST('[]' AS JSON), DATE '200000-01-01', TIME '23:59:59.999999', "
@@ -356,7 +357,7 @@ TEST(RoundTrip, TargetVersionUpgradesAndRefusesALossyDowngrade) {
           << message;
     }
     EXPECT_EQ(testing::unexpected_files(inner.path(), {"wide.hyper"}), std::vector<std::string>{});
-    EXPECT_EQ(testing::read_bytes(input), bytes);
+    EXPECT_TRUE(testing::has_bytes(input, bytes));
   }
 }
 
