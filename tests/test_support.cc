@@ -3,10 +3,13 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <isa-l/crc.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zip.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -17,6 +20,7 @@
 
 #include "catalog/catalog.h"
 #include "engine/locate.h"
+#include "fixture/fragmented.h"
 #include "sql/quote.h"
 
 extern char** environ;
@@ -41,13 +45,49 @@ std::string read_bytes(const fs::path& path) {
   return content.str();
 }
 
+::testing::AssertionResult has_bytes(const fs::path& path, const std::string& bytes) {
+  const std::string actual = read_bytes(path);
+  if (actual == bytes) return ::testing::AssertionSuccess();
+  auto failure = ::testing::AssertionFailure()
+                 << path.string() << " holds " << actual.size() << " bytes where " << bytes.size()
+                 << " were expected";
+  const auto common = std::min(actual.size(), bytes.size());
+  const auto first = std::mismatch(actual.begin(), actual.begin() + common, bytes.begin());
+  if (first.first != actual.begin() + common) {
+    failure << "; the first difference is at byte " << (first.first - actual.begin());
+  }
+  if (actual.size() <= 200 && bytes.size() <= 200) {
+    failure << ": \"" << actual << "\" instead of \"" << bytes << "\"";
+  }
+  return failure;
+}
+
 void write_bytes(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << bytes;
 }
 
+FullPipe make_full_pipe() {
+  int ends[2] = {-1, -1};
+  if (pipe2(ends, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  FullPipe pipe{ends[0], ends[1], 0};
+  // The smallest pipe (one page), filled while non-blocking; the write end
+  // is then made blocking again (the flag belongs to the open file
+  // description, which the writer shares).
+  fcntl(pipe.write_end, F_SETPIPE_SZ, 4096);
+  fcntl(pipe.write_end, F_SETFL, O_NONBLOCK);
+  const std::string block(4096, '#');
+  for (;;) {
+    const ssize_t n = ::write(pipe.write_end, block.data(), block.size());
+    if (n <= 0) break;
+    pipe.filler += static_cast<std::size_t>(n);
+  }
+  fcntl(pipe.write_end, F_SETFL, 0);
+  return pipe;
+}
+
 RunningTool::RunningTool(const std::vector<std::string>& args,
-                         const std::vector<std::string>& prefix) {
+                         const std::vector<std::string>& prefix, Stdout out) {
   const std::string out_path = (capture_ / "stdout").string();
   const std::string err_path = (capture_ / "stderr").string();
   std::vector<std::string> argv = prefix;
@@ -56,19 +96,57 @@ RunningTool::RunningTool(const std::vector<std::string>& args,
   std::vector<char*> raw;
   for (auto& arg : argv) raw.push_back(arg.data());
   raw.push_back(nullptr);
+  FullPipe pipe;
+  if (out == Stdout::held) {
+    pipe = make_full_pipe();
+    held_ = pipe.read_end;
+    filler_ = pipe.filler;
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (out == Stdout::held) {
+    posix_spawn_file_actions_adddup2(&actions, pipe.write_end, STDOUT_FILENO);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  }
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (posix_spawn(&pid_, raw[0], &actions, nullptr, raw.data(), environ) != 0) pid_ = -1;
   posix_spawn_file_actions_destroy(&actions);
+  if (pipe.write_end >= 0) close(pipe.write_end);
+}
+
+RunningTool::~RunningTool() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (held_ >= 0) close(held_);
 }
 
 RunResult RunningTool::wait() {
   RunResult result;
+  if (held_ >= 0) {
+    // Drain until the tool (the only writer) has exited.
+    std::string out;
+    char buffer[65536];
+    for (;;) {
+      const ssize_t n = read(held_, buffer, sizeof buffer);
+      if (n > 0) {
+        out.append(buffer, static_cast<std::size_t>(n));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        break;
+      }
+    }
+    close(held_);
+    held_ = -1;
+    write_bytes(capture_ / "stdout", out.substr(std::min(filler_, out.size())));
+  }
   if (pid_ > 0) {
     int status = 0;
     while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
@@ -80,6 +158,11 @@ RunResult RunningTool::wait() {
   result.err = read_bytes(capture_ / "stderr");
   return result;
 }
+
+HeldRun::HeldRun(const std::vector<std::string>& args, const fs::path& dir)
+    : tool_(args, {}, Stdout::held),
+      engine_(child_hyperd(tool_.pid(), 60'000)),
+      copying_(engine_.has_value() && wait_for_temporary(dir, 60'000)) {}
 
 RunResult run_hyperdefrag(const std::vector<std::string>& args,
                           const std::vector<std::string>& prefix) {
@@ -141,6 +224,14 @@ std::optional<pid_t> child_hyperd(pid_t parent, int timeout_ms) {
     usleep(10'000);
   }
   return std::nullopt;
+}
+
+bool wait_for_temporary(const fs::path& dir, int timeout_ms) {
+  for (int waited = 0; waited <= timeout_ms; waited += 5) {
+    if (!temporaries_in(dir).empty()) return true;
+    usleep(5'000);
+  }
+  return false;
 }
 
 bool wait_gone(pid_t pid, int timeout_ms) {
@@ -224,6 +315,12 @@ std::optional<fs::path> shared_fixtures() {
   return std::nullopt;
 }
 
+std::string octal_mode(const fs::path& path) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) != 0) return fmt::format("(cannot stat: {})", std::strerror(errno));
+  return fmt::format("{:04o}", info.st_mode & 07777);
+}
+
 std::vector<std::string> unexpected_files(const fs::path& dir,
                                           const std::vector<std::string>& expected) {
   std::vector<std::string> extra;
@@ -234,12 +331,6 @@ std::vector<std::string> unexpected_files(const fs::path& dir,
   std::sort(extra.begin(), extra.end());
   return extra;
 }
-
-}  // namespace hyperdefrag::testing
-
-#include "fixture/fragmented.h"
-
-namespace hyperdefrag::testing {
 
 // Made once and kept in the build directory, so that the many test
 // processes ctest starts share one copy; a lock serialises the first makers.
@@ -265,18 +356,13 @@ const std::filesystem::path& fragmented_fixture() {
   return path;
 }
 
-}  // namespace hyperdefrag::testing
-
-#include <zip.h>
-
-namespace hyperdefrag::testing {
-
 void make_small_fragmented(const std::filesystem::path& path, long long rows, int tables) {
   auto connection = connect();
   fixture::make_fragmented_file(connection, path, {rows, tables, std::nullopt});
 }
 
-void make_zip(const std::filesystem::path& path, const std::vector<ZipInput>& entries) {
+void make_zip(const std::filesystem::path& path, const std::vector<ZipInput>& entries,
+              const std::string& comment) {
   int code = 0;
   zip_t* archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
   if (archive == nullptr)
@@ -304,6 +390,22 @@ void make_zip(const std::filesystem::path& path, const std::vector<ZipInput>& en
                              entry.compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0);
     zip_file_set_mtime(archive, static_cast<zip_uint64_t>(index), static_cast<time_t>(entry.mtime),
                        0);
+    if (entry.unix_mode != 0 && zip_file_set_external_attributes(
+                                    archive, static_cast<zip_uint64_t>(index), 0, ZIP_OPSYS_UNIX,
+                                    static_cast<zip_uint32_t>(entry.unix_mode) << 16) != 0) {
+      throw std::runtime_error(fmt::format("zip_file_set_external_attributes {}: {}", entry.name,
+                                           zip_strerror(archive)));
+    }
+    if (!entry.comment.empty() &&
+        zip_file_set_comment(archive, static_cast<zip_uint64_t>(index), entry.comment.data(),
+                             static_cast<zip_uint16_t>(entry.comment.size()), 0) != 0) {
+      throw std::runtime_error(
+          fmt::format("zip_file_set_comment {}: {}", entry.name, zip_strerror(archive)));
+    }
+  }
+  if (!comment.empty() && zip_set_archive_comment(archive, comment.data(),
+                                                  static_cast<zip_uint16_t>(comment.size())) != 0) {
+    throw std::runtime_error(fmt::format("zip_set_archive_comment: {}", zip_strerror(archive)));
   }
   if (zip_close(archive) != 0) {
     const std::string message = zip_strerror(archive);
@@ -327,6 +429,18 @@ std::vector<ZipEntryInfo> read_zip(const std::filesystem::path& path, bool with_
     info.method = stat.comp_method;
     info.crc = stat.crc;
     info.compressed_size = stat.comp_size;
+    zip_uint8_t opsys = 0;
+    zip_uint32_t attributes = 0;
+    if (zip_file_get_external_attributes(archive, static_cast<zip_uint64_t>(i), 0, &opsys,
+                                         &attributes) == 0) {
+      info.opsys = opsys;
+      if (opsys == ZIP_OPSYS_UNIX) info.unix_mode = fmt::format("{:07o}", attributes >> 16);
+    }
+    zip_uint32_t comment_length = 0;
+    if (const char* comment = zip_file_get_comment(archive, static_cast<zip_uint64_t>(i),
+                                                   &comment_length, ZIP_FL_ENC_RAW)) {
+      info.comment.assign(comment, comment_length);
+    }
     const bool hyper = info.name.size() > 6 && info.name.substr(info.name.size() - 6) == ".hyper";
     if (stat.size > 0 && (!hyper || with_hyper_bytes)) {
       info.bytes.resize(stat.size);
@@ -338,6 +452,19 @@ std::vector<ZipEntryInfo> read_zip(const std::filesystem::path& path, bool with_
   }
   zip_discard(archive);
   return entries;
+}
+
+std::string read_zip_comment(const std::filesystem::path& path) {
+  int code = 0;
+  zip_t* archive = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
+  if (archive == nullptr)
+    throw std::runtime_error(fmt::format("zip_open {}: {}", path.string(), code));
+  int length = 0;
+  const char* comment = zip_get_archive_comment(archive, &length, ZIP_FL_ENC_RAW);
+  std::string result =
+      comment != nullptr ? std::string(comment, static_cast<std::size_t>(length)) : std::string();
+  zip_discard(archive);
+  return result;
 }
 
 void extract_zip_entry(const std::filesystem::path& zip, const std::string& name,

@@ -2,6 +2,8 @@
 // directories, running the hyperdefrag binary, reading files back.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -37,6 +39,10 @@ class ScratchDir {
 
 // The whole content of a file, to show it is byte-identical before and after.
 std::string read_bytes(const std::filesystem::path& path);
+// Whether a file holds exactly `bytes`; if not, says how it differs (sizes,
+// first differing offset) instead of printing both, which for a large file
+// would exhaust memory.
+::testing::AssertionResult has_bytes(const std::filesystem::path& path, const std::string& bytes);
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);
 
 struct RunResult {
@@ -45,19 +51,65 @@ struct RunResult {
   std::string err;
 };
 
+// A pipe whose buffer is full: a blocking write to `write_end` waits until
+// `read_end` is read. Both ends are close-on-exec; the first `filler` bytes
+// read are the test's own.
+struct FullPipe {
+  int read_end = -1;
+  int write_end = -1;
+  std::size_t filler = 0;
+};
+FullPipe make_full_pipe();
+
+// Where a RunningTool's stdout goes.
+enum class Stdout {
+  file,  // captured in a file
+  // A pipe filled to the brim before the start: the tool's first report line
+  // (printed once the first table is copied) blocks until wait() drains it.
+  // A run that has created its temporary copy is therefore held before it
+  // can verify, rename or report anything, for as long as the test needs.
+  held,
+};
+
 // The hyperdefrag binary running in the background, its output captured.
-// `prefix` runs it through another command (see as_nobody()).
+// `prefix` runs it through another command (see as_nobody()). A tool still
+// running when the object goes (a failed assertion) is killed and reaped.
 class RunningTool {
  public:
   explicit RunningTool(const std::vector<std::string>& args,
-                       const std::vector<std::string>& prefix = {});
+                       const std::vector<std::string>& prefix = {}, Stdout out = Stdout::file);
+  ~RunningTool();
+  RunningTool(const RunningTool&) = delete;
+  RunningTool& operator=(const RunningTool&) = delete;
   pid_t pid() const { return pid_; }
-  // Waits for it to exit and returns what it did.
+  // Releases a held stdout, waits for the tool to exit and returns what it did.
   RunResult wait();
 
  private:
   ScratchDir capture_;
   pid_t pid_ = -1;
+  int held_ = -1;           // the read end of a held stdout
+  std::size_t filler_ = 0;  // bytes put in the pipe before the start
+};
+
+// A run of the binary held mid-copy: started with its stdout held, its
+// hyperd found and its temporary copy present in `dir`. It then holds its
+// locks, its engine runs, and it cannot verify, rename or report anything
+// until wait() releases it: the point at which the tests send signals, kill
+// hyperd or start a second run.
+class HeldRun {
+ public:
+  HeldRun(const std::vector<std::string>& args, const std::filesystem::path& dir);
+  // Whether the run got there (hyperd and the temporary copy were seen).
+  bool copying() const { return copying_; }
+  pid_t pid() const { return tool_.pid(); }
+  pid_t engine() const { return engine_.value_or(-1); }
+  RunResult wait() { return tool_.wait(); }
+
+ private:
+  RunningTool tool_;
+  std::optional<pid_t> engine_;
+  bool copying_ = false;
 };
 
 // Runs the hyperdefrag binary with `args` and waits for it.
@@ -75,6 +127,9 @@ std::vector<std::filesystem::path> temporaries_in(const std::filesystem::path& d
 
 // The pid of a hyperd whose parent is `parent`, waiting up to `timeout_ms`.
 std::optional<pid_t> child_hyperd(pid_t parent, int timeout_ms);
+
+// Waits up to `timeout_ms` for a file named like a temporary to appear in `dir`.
+bool wait_for_temporary(const std::filesystem::path& dir, int timeout_ms);
 
 // Waits up to `timeout_ms` for a process to be gone; true if it is.
 bool wait_gone(pid_t pid, int timeout_ms);
@@ -96,21 +151,17 @@ int format_version(const std::filesystem::path& file);
 // The directory holding Tableau's own sample files (../shared/fixtures), if present.
 std::optional<std::filesystem::path> shared_fixtures();
 
+// A file's permission bits in octal ("0604"), so that a failed comparison
+// reads as a mode.
+std::string octal_mode(const std::filesystem::path& path);
+
 // Files in `dir` whose names do not appear in `expected`.
 std::vector<std::string> unexpected_files(const std::filesystem::path& dir,
                                           const std::vector<std::string>& expected);
 
-}  // namespace hyperdefrag::testing
-
-namespace hyperdefrag::testing {
-
 // A fragmented file (fixture/fragmented.h with its default size), made once
 // in the build directory and shared by all test programs; read-only.
 const std::filesystem::path& fragmented_fixture();
-
-}  // namespace hyperdefrag::testing
-
-namespace hyperdefrag::testing {
 
 // A small fragmented file made through the shared engine (fixture/fragmented.h).
 void make_small_fragmented(const std::filesystem::path& path, long long rows = 60'000,
@@ -123,8 +174,14 @@ struct ZipInput {
   std::filesystem::path file;       // take the content from this file
   bool compress = true;             // deflate, else store
   long long mtime = 1'600'000'000;  // seconds since the epoch (stored at 2 s resolution)
+  // Unix file type and mode (e.g. 0100755), stored as the entry's external
+  // attributes with "made by Unix"; 0: libzip's default.
+  unsigned unix_mode = 0;
+  std::string comment;  // the entry's comment
 };
-void make_zip(const std::filesystem::path& path, const std::vector<ZipInput>& entries);
+// `comment`: the archive's comment.
+void make_zip(const std::filesystem::path& path, const std::vector<ZipInput>& entries,
+              const std::string& comment = "");
 
 struct ZipEntryInfo {
   std::string name;
@@ -133,9 +190,16 @@ struct ZipEntryInfo {
   std::uint32_t crc = 0;
   std::uint64_t compressed_size = 0;
   std::string bytes;  // the uncompressed content (empty for .hyper entries unless asked)
+  int opsys = 0;      // the "made by" system of the external attributes (ZIP_OPSYS_*)
+  // The Unix file type and mode in the external attributes, in octal
+  // ("0100755"), so that a failed comparison reads as a mode.
+  std::string unix_mode;
+  std::string comment;
 };
 std::vector<ZipEntryInfo> read_zip(const std::filesystem::path& path,
                                    bool with_hyper_bytes = false);
+// The archive's comment.
+std::string read_zip_comment(const std::filesystem::path& path);
 // Extracts one entry into a file.
 void extract_zip_entry(const std::filesystem::path& zip, const std::string& name,
                        const std::filesystem::path& target);

@@ -65,6 +65,13 @@ TEST(BatchPlan, ExitCodes) {
   EXPECT_EQ(exit_code({bad}), 4);
   EXPECT_EQ(exit_code({ok, ok}), 0);
   EXPECT_EQ(exit_code({ok, bad}), 10);
+  // Wherever the failing file stands.
+  EXPECT_EQ(exit_code({bad, ok}), 10);
+  EXPECT_EQ(exit_code({bad, ok, ok}), 10);
+  EXPECT_EQ(exit_code({ok, bad, ok}), 10);
+  EXPECT_EQ(exit_code({ok, ok, bad}), 10);
+  EXPECT_EQ(exit_code({bad, bad, bad}), 10);
+  EXPECT_EQ(exit_code({ok, ok, ok}), 0);
 }
 
 }  // namespace

@@ -313,6 +313,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
     // 8. Verify the copy as it is on disk, then let the input go. Every run
     // compares the catalogs and the row counts; --verify and --in-place
     // compare every row.
+    if (hooks.before_verify) hooks.before_verify(temp.path());
     const auto verify_started = Clock::now();
     const bool every_row = options.verify || options.in_place;
     verify_copy(connection, source, kInputAlias, report.input, temp.path(), report.version_after,

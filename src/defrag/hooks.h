@@ -44,6 +44,9 @@ struct DefragHooks {
   TableCallback on_table;
   // After every statement sent to the engine, with its duration.
   sql::StatementObserver on_statement;
+  // Once the copy is complete on disk (detached, under its temporary name),
+  // just before step 8 compares it with the input.
+  std::function<void(const std::filesystem::path& copy)> before_verify;
 };
 
 }  // namespace hyperdefrag

@@ -194,6 +194,39 @@ TEST(RoundTrip, AssumedConstraints) {
   EXPECT_EQ(names(trip.output), names(trip.input));
 }
 
+// The assumed primary key itself, read from the engine's pg_constraint
+// rather than through catalog::read_catalog (which the copy and the verifier
+// both rely on): the copy's table has one constraint of type 'p', on the
+// same columns in the same order (b, a: not the table's order).
+TEST(RoundTrip, AssumedPrimaryKeyIsInTheCopysOwnCatalog) {
+  testing::ScratchDir dir;
+  const auto trip =
+      round_trip(dir, 2,
+                 {"CREATE TABLE db.public.k (a INTEGER NOT NULL, b TEXT NOT NULL, c INTEGER, "
+                  "ASSUMED PRIMARY KEY (b, a))",
+                  "CREATE TABLE db.public.other (x INTEGER)",
+                  "INSERT INTO db.public.k VALUES (1, 'x', NULL)"});
+  const auto primary_keys = [](const fs::path& file) {
+    auto connection = testing::connect();
+    connection.exec(fmt::format("ATTACH DATABASE {} AS db WITH (access_mode = 'readonly')",
+                                sql::quote_identifier(file.string())));
+    const auto result = connection.exec(
+        "SELECT r.relname, a.attname FROM db.pg_catalog.pg_constraint c "
+        "JOIN db.pg_catalog.pg_class r ON r.oid = c.conrelid "
+        "JOIN db.pg_catalog.pg_attribute a ON a.attrelid = c.conrelid "
+        "WHERE c.contype = 'p' AND a.attnum = ANY (c.conkey) "
+        "ORDER BY r.relname, array_position(c.conkey, a.attnum)");
+    std::vector<std::string> out;
+    for (int r = 0; r < result.rows(); ++r) {
+      out.push_back(fmt::format("{}.{}", result.value(r, 0), result.value(r, 1)));
+    }
+    connection.exec("DETACH DATABASE db");
+    return out;
+  };
+  ASSERT_EQ(primary_keys(trip.input), (std::vector<std::string>{"k.b", "k.a"}));
+  EXPECT_EQ(primary_keys(trip.output), (std::vector<std::string>{"k.b", "k.a"}));
+}
+
 TEST(RoundTrip, EveryDataTypeAndEdgeValue) {
   testing::ScratchDir dir;
   const std::string table =
@@ -324,7 +357,7 @@ TEST(RoundTrip, TargetVersionUpgradesAndRefusesALossyDowngrade) {
           << message;
     }
     EXPECT_EQ(testing::unexpected_files(inner.path(), {"wide.hyper"}), std::vector<std::string>{});
-    EXPECT_EQ(testing::read_bytes(input), bytes);
+    EXPECT_TRUE(testing::has_bytes(input, bytes));
   }
 }
 

@@ -26,9 +26,7 @@ TEST(HyperProcess, ListensOnAPrivateUnixSocketAndStopsCleanly) {
     dir = engine.log_directory();
     pid = engine.pid();
     EXPECT_EQ(engine.endpoint().socket_directory, dir.string());
-    struct stat info {};
-    ASSERT_EQ(stat(dir.c_str(), &info), 0);
-    EXPECT_EQ(info.st_mode & 0777, 0700) << "only the owner may reach the socket";
+    EXPECT_EQ(testing::octal_mode(dir), "0700") << "only the owner may reach the socket";
     EXPECT_TRUE(fs::is_socket(dir / ".s.PGSQL.1"));
     sql::Connection connection(engine.endpoint());
     EXPECT_EQ(connection.exec("SELECT 42").integer(0, 0), 42);

@@ -31,7 +31,7 @@ TEST(Package, UnpackedUsesItsOwnNamesAndCleansUp) {
     ASSERT_EQ(unpacked.extracts().size(), 2u);
     EXPECT_EQ(unpacked.extracts()[0].entry, "../../escape.hyper");
     EXPECT_EQ(unpacked.extracts()[0].path.parent_path(), unpacked.directory());
-    EXPECT_EQ(testing::read_bytes(unpacked.extracts()[0].path), "Hyper-ish bytes");
+    EXPECT_TRUE(testing::has_bytes(unpacked.extracts()[0].path, "Hyper-ish bytes"));
     EXPECT_EQ(unpacked.extracts()[1].entry, "Data/Extracts/x.HYPER");
     EXPECT_EQ(unpacked.extracts()[1].size, 10u);
     where = unpacked.directory();
