@@ -51,8 +51,9 @@ RunLock::RunLock(const std::filesystem::path& path) {
   const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + key.size());
   socket_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (socket_ < 0) {
-    throw Error(ExitCode::internal, fmt::format("{}: cannot make its run lock: {}", path.string(),
-                                                std::strerror(errno)));
+    // Out of descriptors or memory: like a held lock, a reason to try again later.
+    throw Error(ExitCode::busy, fmt::format("{}: cannot make its run lock: {}; try again later",
+                                            path.string(), std::strerror(errno)));
   }
   if (bind(socket_, reinterpret_cast<sockaddr*>(&address), length) != 0) {
     const int saved = errno;
@@ -64,8 +65,8 @@ RunLock::RunLock(const std::filesystem::path& path) {
                               "when it has finished",
                               path.string()));
     }
-    throw Error(ExitCode::internal, fmt::format("{}: cannot take its run lock: {}", path.string(),
-                                                std::strerror(saved)));
+    throw Error(ExitCode::busy, fmt::format("{}: cannot take its run lock: {}; try again later",
+                                            path.string(), std::strerror(saved)));
   }
 }
 
@@ -76,8 +77,12 @@ RunLock::~RunLock() {
 FileLock::FileLock(const std::filesystem::path& path) : path_(path) {
   fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) {
-    throw Error(errno == ENOENT || errno == EACCES ? ExitCode::bad_input : ExitCode::internal,
-                fmt::format("{}: cannot be opened: {}", path.string(), std::strerror(errno)));
+    const int saved = errno;
+    // Out of descriptors or memory is this process's state, not the file's.
+    const bool resources = saved == EMFILE || saved == ENFILE || saved == ENOMEM;
+    throw Error(resources ? ExitCode::busy : ExitCode::bad_input,
+                fmt::format("{}: cannot be opened: {}{}", path.string(), std::strerror(saved),
+                            resources ? "; try again later" : ""));
   }
 }
 
