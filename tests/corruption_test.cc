@@ -1,0 +1,309 @@
+// The corruption campaign: real and generated .hyper files, damaged
+// deterministically (tests/corrupt.h) from a fixed seed, each given to the
+// hyperdefrag binary. Whatever the damage, every case must end without a hang,
+// without exit 1 (a bug) and without a signal; the input must be
+// byte-identical afterwards and the directory must hold nothing new but, on
+// exit 0, the copy, which must then hold exactly what the engine reads from
+// the damaged input (catalog, row counts, and rows by EXCEPT ALL both ways).
+//
+// CI runs kDefaultCases cases; HYPERDEFRAG_CORRUPTION_CASES=N runs N (case i
+// is the same case in every campaign), HYPERDEFRAG_CORRUPTION_SEED another
+// seed. The outcome table (cases per exit code and per damage) is printed;
+// docs/SAFETY.md has the last one measured.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+
+#include "catalog/catalog.h"
+#include "corrupt.h"
+#include "fixture/fragmented.h"
+#include "sql/quote.h"
+#include "test_support.h"
+#include "verify/verify.h"
+
+namespace hyperdefrag {
+namespace {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kDefaultCases = 60;
+constexpr std::uint64_t kDefaultSeed = 0x6879706572646672ULL;  // "hyperdfr"
+constexpr auto kCaseTimeout = std::chrono::seconds(90);
+
+std::uint64_t env_number(const char* name, std::uint64_t fallback) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || text[0] == '\0') return fallback;
+  return std::stoull(text, nullptr, 0);
+}
+
+// The undamaged files: Tableau's own samples, then files made here through
+// the engine (fixture/fragmented.h), small so that each case runs quickly.
+class Originals {
+ public:
+  Originals() {
+    if (const auto dir = testing::shared_fixtures()) {
+      std::vector<fs::path> found;
+      for (const auto& entry : fs::directory_iterator(*dir)) {
+        if (entry.path().extension() == ".hyper") found.push_back(entry.path());
+      }
+      std::sort(found.begin(), found.end());
+      for (const auto& path : found) add(path.filename().string(), path);
+    }
+    const auto extract = dir_ / "fragmented-extract.hyper";
+    testing::make_small_fragmented(extract, 3'000, 2);
+    add("fragmented-extract.hyper (generated)", extract);
+    const auto mixed = dir_ / "fragmented-mixed-v4.hyper";
+    auto connection = testing::connect();
+    fixture::make_fragmented_file(connection, mixed, {1'500, 4, 4, fixture::Layout::mixed});
+    add("fragmented-mixed-v4.hyper (generated)", mixed);
+  }
+  struct File {
+    std::string name;
+    std::string bytes;
+  };
+  const std::vector<File>& files() const { return files_; }
+
+ private:
+  void add(const std::string& name, const fs::path& path) {
+    files_.push_back({name, testing::read_bytes(path)});
+  }
+  testing::ScratchDir dir_;
+  std::vector<File> files_;
+};
+
+struct Case {
+  std::size_t index = 0;
+  const Originals::File* original = nullptr;
+  testing::Damage damage = testing::Damage::bit_flips;
+  std::uint64_t seed = 0;
+  bool verify = false;  // every third case runs with --verify
+};
+
+Case make_case(const Originals& originals, std::size_t index, std::uint64_t base_seed) {
+  const auto& files = originals.files();
+  Case c;
+  c.index = index;
+  c.original = &files[index % files.size()];
+  c.damage = static_cast<testing::Damage>((index / files.size()) % testing::kDamageKinds);
+  c.seed = testing::Random(base_seed + index).next();
+  c.verify = index % 3 == 2;
+  return c;
+}
+
+struct Outcome {
+  int exit_code = -1;  // 128 + signal if it died of one; -1 if it hung
+  std::string err;
+  std::vector<std::string> failures;  // the properties it broke
+};
+
+// Whether `pid` has exited, without reaping it (RunningTool::wait() does).
+bool has_exited(pid_t pid) {
+  siginfo_t info{};
+  return waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid;
+}
+
+bool wait_exit(pid_t pid, Clock::time_point deadline) {
+  while (!has_exited(pid)) {
+    if (Clock::now() >= deadline) return false;
+    usleep(5'000);
+  }
+  return true;
+}
+
+// What the engine reads from `input` and `output` must be the same: the
+// catalog (compared as the tool's verify does) and, table by table, the row
+// counts and the rows, by EXCEPT ALL in both directions. Returns the
+// differences found.
+std::vector<std::string> compare_through_engine(const fs::path& input, const fs::path& output) {
+  std::vector<std::string> differences;
+  auto connection = testing::connect();
+  connection.exec(fmt::format("ATTACH DATABASE {} AS a WITH (access_mode = 'readonly')",
+                              sql::quote_identifier(input.string())));
+  connection.exec(fmt::format("ATTACH DATABASE {} AS b WITH (access_mode = 'readonly')",
+                              sql::quote_identifier(output.string())));
+  try {
+    const auto source = catalog::read_catalog(connection, "a", input.string());
+    const auto copy = catalog::read_catalog(connection, "b", output.string());
+    differences = verify::compare_catalogs(source, copy, source.format_version).differences;
+    if (differences.empty()) {
+      for (const auto& table : source.tables) {
+        std::string columns;
+        for (const auto& column : table.columns) {
+          if (!columns.empty()) columns += ", ";
+          columns += sql::quote_identifier(column.name);
+        }
+        const auto a = sql::quote_qualified({"a", table.schema, table.name});
+        const auto b = sql::quote_qualified({"b", table.schema, table.name});
+        const auto result = connection.exec(fmt::format(
+            "SELECT (SELECT COUNT(*) FROM {a}), (SELECT COUNT(*) FROM {b}), "
+            "(SELECT COUNT(*) FROM (SELECT {c} FROM {a} EXCEPT ALL SELECT {c} FROM {b}) AS x), "
+            "(SELECT COUNT(*) FROM (SELECT {c} FROM {b} EXCEPT ALL SELECT {c} FROM {a}) AS y)",
+            fmt::arg("a", a), fmt::arg("b", b), fmt::arg("c", columns)));
+        if (result.value(0, 0) != result.value(0, 1) || result.value(0, 2) != "0" ||
+            result.value(0, 3) != "0") {
+          differences.push_back(fmt::format(
+              "table {}: {} rows in the input, {} in the copy, {} only in the input, {} only "
+              "in the copy",
+              sql::quote_qualified({table.schema, table.name}), result.value(0, 0),
+              result.value(0, 1), result.value(0, 2), result.value(0, 3)));
+        }
+      }
+    }
+  } catch (const std::exception& error) {
+    differences.push_back(fmt::format("the engine could not compare them: {}", error.what()));
+  }
+  for (const char* alias : {"a", "b"}) {
+    try {
+      connection.exec(fmt::format("DETACH DATABASE {}", alias));
+    } catch (const std::exception&) {
+    }
+  }
+  return differences;
+}
+
+Outcome run_case(const Case& c) {
+  Outcome outcome;
+  const auto damaged = testing::corrupt(c.original->bytes, c.damage, c.seed);
+  testing::ScratchDir dir;
+  const auto input = dir / "in.hyper";
+  const auto output = dir / "out.hyper";
+  testing::write_bytes(input, damaged.bytes);
+
+  std::vector<std::string> args = {"-o", output.string(), input.string()};
+  if (c.verify) args.insert(args.begin(), "--verify");
+  testing::RunningTool tool(args);
+  if (!wait_exit(tool.pid(), Clock::now() + kCaseTimeout)) {
+    outcome.failures.push_back(
+        fmt::format("hung: still running after {} s; stopped", kCaseTimeout.count()));
+    kill(tool.pid(), SIGTERM);
+    if (!wait_exit(tool.pid(), Clock::now() + std::chrono::seconds(15))) kill(tool.pid(), SIGKILL);
+  }
+  const auto result = tool.wait();
+  outcome.exit_code = outcome.failures.empty() ? result.exit_code : -1;
+  outcome.err = result.err;
+
+  if (result.exit_code == 1) outcome.failures.push_back("exit 1 (internal error)");
+  if (result.exit_code >= 128) {
+    outcome.failures.push_back(fmt::format("died of signal {}", result.exit_code - 128));
+  }
+  if (result.exit_code != 0 && result.exit_code != 1 && result.exit_code < 128 &&
+      (result.err.empty() || std::count(result.err.begin(), result.err.end(), '\n') != 1 ||
+       !testing::contains(result.err, input.string()))) {
+    outcome.failures.push_back("the error is not one line naming the input");
+  }
+  if (testing::read_bytes(input) != damaged.bytes) outcome.failures.push_back("the input changed");
+  const auto extra = testing::unexpected_files(
+      dir.path(), result.exit_code == 0 ? std::vector<std::string>{"in.hyper", "out.hyper"}
+                                        : std::vector<std::string>{"in.hyper"});
+  if (!extra.empty()) {
+    outcome.failures.push_back(fmt::format("left in the directory: {}", fmt::join(extra, ", ")));
+  }
+  if (result.exit_code == 0) {
+    for (const auto& difference : compare_through_engine(input, output)) {
+      outcome.failures.push_back("the copy differs from what the engine reads: " + difference);
+    }
+  }
+  for (auto& failure : outcome.failures) {
+    failure = fmt::format("case {} ({}, {}, seed {:#018x}{}): {}", c.index, c.original->name,
+                          damaged.description, c.seed, c.verify ? ", --verify" : "", failure);
+  }
+  return outcome;
+}
+
+TEST(CorruptionCampaign, EveryDamagedFileEndsCleanlyWithItsCausesCode) {
+  const auto cases = env_number("HYPERDEFRAG_CORRUPTION_CASES", kDefaultCases);
+  const auto seed = env_number("HYPERDEFRAG_CORRUPTION_SEED", kDefaultSeed);
+  const Originals originals;
+  ASSERT_GE(originals.files().size(), 2u);
+
+  std::map<int, std::size_t> by_code;
+  std::map<std::pair<std::string, int>, std::size_t> by_damage;
+  std::map<int, std::string> example;  // one message per exit code
+  std::vector<std::string> failures;
+  const auto started = Clock::now();
+  for (std::size_t i = 0; i < cases; ++i) {
+    const auto c = make_case(originals, i, seed);
+    auto outcome = run_case(c);
+    ++by_code[outcome.exit_code];
+    ++by_damage[{testing::damage_name(c.damage), outcome.exit_code}];
+    if (!example.count(outcome.exit_code)) example[outcome.exit_code] = outcome.err;
+    for (auto& failure : outcome.failures) {
+      ADD_FAILURE() << failure << "\n  stderr: " << outcome.err;
+      failures.push_back(std::move(failure));
+    }
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+
+  std::cout << fmt::format("corruption campaign: {} cases from {} files, seed {:#018x}, {:.1f} s\n",
+                           cases, originals.files().size(), seed, seconds);
+  std::cout << "exit code  cases   (-1: hung)\n";
+  for (const auto& [code, count] : by_code) {
+    std::cout << fmt::format("{:>9}  {:>5}   e.g. {}", code, count,
+                             example[code].empty() ? std::string("\n") : example[code]);
+  }
+  std::cout << "damage          exit code  cases\n";
+  for (const auto& [key, count] : by_damage) {
+    std::cout << fmt::format("{:<14}  {:>9}  {:>5}\n", key.first, key.second, count);
+  }
+  std::cout << fmt::format("{} cases broke a property\n", failures.size());
+}
+
+// The corruptor itself: deterministic, and each kind damages what it says.
+TEST(Corruptor, IsDeterministicAndDamagesAsItSays) {
+  std::string original(10 * 4096 + 100, '\0');
+  testing::Random fill(7);
+  for (auto& byte : original) byte = static_cast<char>(fill.next() & 0xff);
+  for (int kind = 0; kind < testing::kDamageKinds; ++kind) {
+    const auto damage = static_cast<testing::Damage>(kind);
+    for (std::uint64_t seed = 1; seed <= 50; ++seed) {
+      const auto a = testing::corrupt(original, damage, seed);
+      const auto b = testing::corrupt(original, damage, seed);
+      EXPECT_EQ(a.bytes, b.bytes);
+      EXPECT_EQ(a.description, b.description);
+      EXPECT_NE(a.bytes, original) << a.description;
+      if (damage == testing::Damage::truncation) {
+        EXPECT_LT(a.bytes.size(), original.size());
+        EXPECT_EQ(a.bytes, original.substr(0, a.bytes.size()));
+      } else {
+        ASSERT_EQ(a.bytes.size(), original.size());
+        std::size_t first = original.size();
+        std::size_t last = 0;
+        std::size_t bits = 0;
+        for (std::size_t i = 0; i < original.size(); ++i) {
+          if (a.bytes[i] == original[i]) continue;
+          first = std::min(first, i);
+          last = i;
+          bits += static_cast<std::size_t>(
+              __builtin_popcount(static_cast<unsigned char>(a.bytes[i] ^ original[i])));
+        }
+        if (damage == testing::Damage::bit_flips) {
+          EXPECT_LE(bits, 8u) << a.description;
+        } else {
+          // Everything changed lies inside one aligned 4 KiB block.
+          EXPECT_EQ(first / 4096, last / 4096) << a.description;
+        }
+        if (damage == testing::Damage::zero_block) {
+          const std::size_t begin = first / 4096 * 4096;
+          const std::size_t end = std::min(original.size(), begin + 4096);
+          EXPECT_EQ(a.bytes.substr(begin, end - begin), std::string(end - begin, '\0'));
+        }
+      }
+    }
+  }
+  // Another seed gives another damage.
+  EXPECT_NE(testing::corrupt(original, testing::Damage::random_block, 1).bytes,
+            testing::corrupt(original, testing::Damage::random_block, 2).bytes);
+}
+
+}  // namespace
+}  // namespace hyperdefrag
