@@ -112,6 +112,7 @@ struct Outcome {
   std::vector<std::string> failures;  // the properties it broke
   std::string rows_differ;            // exit 0 without --verify, rows differ: which
   std::string compare_engine_died;    // exit 0, and the engine died comparing: which
+  std::string not_repeatable;         // exit 0, two engines read the damaged input differently
   int inspect_exit_code = -2;         // hyperdefrag inspect's, if it ran
 };
 
@@ -148,6 +149,8 @@ class CompareEngine {
     }
     return sql::Connection(process_->endpoint());
   }
+  // The next connect() starts a new engine.
+  void restart() { process_.reset(); }
 
  private:
   std::unique_ptr<engine::HyperProcess> process_;
@@ -281,7 +284,22 @@ Outcome run_case(const Case& c) {
     outcome.failures.push_back(fmt::format("left in the directory: {}", fmt::join(extra, ", ")));
   }
   if (result.exit_code == 0) {
-    const auto differences = compare_through_engine(input, output);
+    auto differences = compare_through_engine(input, output);
+    // Rows that differ: once more, in a new engine. hyperd's reading of a
+    // damaged block that passes its checksum (a block copied or randomised
+    // inside string data) is not always the same from one engine to the
+    // next; only a difference found twice alike counts against the copy.
+    if (!differences.rows.empty()) {
+      compare_engine().restart();
+      const auto again = compare_through_engine(input, output);
+      if (again.rows != differences.rows) {
+        outcome.not_repeatable =
+            fmt::format("case {} ({}, {}{}): first {}; then {}", c.index, c.original->name,
+                        damaged.description, c.verify ? ", --verify" : "", differences.rows.front(),
+                        again.rows.empty() ? std::string("no difference") : again.rows.front());
+        differences.rows.clear();
+      }
+    }
     for (const auto& difference : differences.catalog_or_counts) {
       outcome.failures.push_back("the copy differs from what the engine reads: " + difference);
     }
@@ -325,6 +343,7 @@ TEST(CorruptionCampaign, EveryDamagedFileEndsCleanlyWithItsCausesCode) {
   std::map<int, std::size_t> inspect_by_code;
   std::vector<std::string> rows_differ;
   std::vector<std::string> compare_engine_died;
+  std::vector<std::string> not_repeatable;
   std::map<int, std::size_t> example_case;  // one case index per exit code
   std::vector<std::string> failures;
   const auto started = Clock::now();
@@ -338,6 +357,7 @@ TEST(CorruptionCampaign, EveryDamagedFileEndsCleanlyWithItsCausesCode) {
     if (outcome.inspect_exit_code != -2) ++inspect_by_code[outcome.inspect_exit_code];
     if (!example_case.count(outcome.exit_code)) example_case[outcome.exit_code] = i;
     if (!outcome.rows_differ.empty()) rows_differ.push_back(outcome.rows_differ);
+    if (!outcome.not_repeatable.empty()) not_repeatable.push_back(outcome.not_repeatable);
     if (!outcome.compare_engine_died.empty()) {
       compare_engine_died.push_back(outcome.compare_engine_died);
     }
@@ -368,6 +388,10 @@ TEST(CorruptionCampaign, EveryDamagedFileEndsCleanlyWithItsCausesCode) {
       "differ by EXCEPT ALL from what the engine reads from the damaged input\n",
       rows_differ.size());
   for (const auto& line : rows_differ) std::cout << "  " << line << "\n";
+  std::cout << fmt::format(
+      "{} cases kept a copy (exit 0) of a damaged input that two engines read differently\n",
+      not_repeatable.size());
+  for (const auto& line : not_repeatable) std::cout << "  " << line << "\n";
   std::cout << fmt::format(
       "{} cases kept a copy (exit 0) of a damaged input that then killed the comparing engine\n",
       compare_engine_died.size());
