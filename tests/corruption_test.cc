@@ -223,7 +223,10 @@ Differences compare_through_engine(const fs::path& input, const fs::path& output
 // stopped and reported in `failures`.
 testing::RunResult run_with_timeout(const std::vector<std::string>& args,
                                     std::vector<std::string>& failures) {
-  testing::RunningTool tool(args);
+  // The engine's directory goes to a TMPDIR of the campaign's own, so that
+  // the logs kept after an engine fault (exit 5 or 6) go when it ends.
+  static const testing::ScratchDir engine_dirs;
+  testing::RunningTool tool(args, {"/usr/bin/env", "TMPDIR=" + engine_dirs.path().string()});
   if (!wait_exit(tool.pid(), Clock::now() + kCaseTimeout)) {
     failures.push_back(fmt::format("hung: {} still running after {} s; stopped", args.front(),
                                    kCaseTimeout.count()));
