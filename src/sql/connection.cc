@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 
 #include "sql/interrupt.h"
 #include "util/error.h"
@@ -83,6 +86,25 @@ long long Result::integer(int row, int column) const {
     throw Error(ExitCode::engine, "hyperd returned NULL where a number was expected");
   }
   return engine_number(value(row, column), "a number");
+}
+
+double Result::real(int row, int column) const {
+  if (row >= rows() || column >= columns() || is_null(row, column)) {
+    throw Error(ExitCode::engine,
+                fmt::format("hyperd returned no value at row {} column {} where a number was "
+                            "expected",
+                            row + 1, column + 1));
+  }
+  const std::string text(value(row, column));
+  char* end = nullptr;
+  errno = 0;
+  const double number = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE ||
+      std::isspace(static_cast<unsigned char>(text.front()))) {
+    throw Error(ExitCode::engine,
+                fmt::format("hyperd returned '{}' where a number was expected", text));
+  }
+  return number;
 }
 
 long long Result::affected_rows() const {

@@ -43,6 +43,8 @@ class Result {
   // The value as a number. Throws hyperdefrag::Error (ExitCode::engine) if the
   // engine returned no such cell, NULL, or text that is not a whole number.
   long long integer(int row, int column) const;
+  // The value as a floating-point number ("1.5", "2e+06"); throws like integer().
+  double real(int row, int column) const;
   bool boolean(int row, int column) const { return value(row, column) == "t"; }
   // Rows affected by INSERT, UPDATE or DELETE (0 for other statements); throws
   // like integer() if the engine's count is not a number.

@@ -55,6 +55,15 @@ TEST(Connection, ANumberTheEngineDidNotGiveIsAnEngineFault) {
     }
   }
   EXPECT_THROW(result.integer(1, 0), Error);
+  for (int column : {0, 1, 3, 4}) {
+    try {
+      result.real(0, column);
+      ADD_FAILURE() << "column " << column << " read as a real number";
+    } catch (const Error& error) {
+      EXPECT_EQ(error.code(), ExitCode::engine) << error.what();
+    }
+  }
+  EXPECT_DOUBLE_EQ(connection.exec("SELECT CAST(2500000 AS DOUBLE PRECISION)").real(0, 0), 2.5e6);
 }
 
 TEST(Connection, RefusesAnEndpointWithNoEngine) {
