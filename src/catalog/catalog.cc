@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "sql/quote.h"
+#include "util/error.h"
 
 namespace hyperdefrag::catalog {
 namespace {
@@ -53,7 +54,15 @@ std::string column_list(const std::vector<std::string>& names) {
   return out;
 }
 
-// A table while the catalog is read: its oid and its columns by number.
+// A constraint naming a column or a table the catalog does not have: the
+// file's catalog contradicts itself.
+[[noreturn]] void inconsistent(const std::string& path, const std::string& what) {
+  throw Error(ExitCode::bad_input, path,
+              fmt::format("its catalog contradicts itself ({}); the file is damaged", what));
+}
+
+// A table while the catalog is read: its position in Catalog::tables and its
+// columns by number.
 struct TableIndex {
   std::size_t position;
   std::map<int, std::string> column_by_number;
@@ -66,10 +75,16 @@ int read_format_version(sql::Connection& connection, const std::string& path) {
       fmt::format("SELECT database_version FROM pg_catalog.hyper_database WHERE datname = {}",
                   quote_literal(path)));
   if (result.rows() != 1) {
-    throw std::runtime_error(
-        fmt::format("{}: the engine reports no format version for this database", path));
+    throw Error(
+        ExitCode::engine, path,
+        fmt::format("hyperd reports {} format versions for this database, not one", result.rows()));
   }
-  return static_cast<int>(result.integer(0, 0));
+  const long long version = result.integer(0, 0);
+  if (version < 0 || version > 0xffff) {
+    throw Error(ExitCode::engine, path,
+                fmt::format("hyperd reports format version {} for this database", version));
+  }
+  return static_cast<int>(version);
 }
 
 Catalog read_catalog(sql::Connection& connection, const std::string& alias,
@@ -85,19 +100,21 @@ Catalog read_catalog(sql::Connection& connection, const std::string& alias,
   }
 
   // Every column of every table in one round trip, in table creation order.
+  // A table without columns (CREATE TABLE t (), which can hold rows) comes
+  // as one row whose column fields are NULL.
   const auto columns = connection.exec(fmt::format(
       "SELECT c.oid, n.nspname, c.relname, a.attnum, a.attname, "
       "format_type(a.atttypid, a.atttypmod), tn.nspname, a.attnotnull, co.collname, "
       "d.adsrc, ds.description "
       "FROM {class} c "
       "JOIN {namespace} n ON n.oid = c.relnamespace "
-      "JOIN {attribute} a ON a.attrelid = c.oid "
-      "JOIN {type} t ON t.oid = a.atttypid "
-      "JOIN {namespace} tn ON tn.oid = t.typnamespace "
+      "LEFT JOIN {attribute} a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+      "LEFT JOIN {type} t ON t.oid = a.atttypid "
+      "LEFT JOIN {namespace} tn ON tn.oid = t.typnamespace "
       "LEFT JOIN {collation} co ON co.oid = a.attcollation AND co.collname <> 'default' "
       "LEFT JOIN {attrdef} d ON d.adrelid = c.oid AND d.adnum = a.attnum "
       "LEFT JOIN {description} ds ON ds.objoid = c.oid AND ds.objsubid = a.attnum "
-      "WHERE c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped AND {filter} "
+      "WHERE c.relkind = 'r' AND {filter} "
       "ORDER BY c.oid, a.attnum",
       fmt::arg("class", catalog_table(alias, "pg_class")),
       fmt::arg("namespace", catalog_table(alias, "pg_namespace")),
@@ -118,6 +135,7 @@ Catalog read_catalog(sql::Connection& connection, const std::string& alias,
       table.name = columns.value(row, 2);
       catalog.tables.push_back(std::move(table));
     }
+    if (columns.is_null(row, 3)) continue;  // a table without columns
     Column column;
     column.name = columns.value(row, 4);
     const std::string type_namespace(columns.value(row, 6));
@@ -142,7 +160,17 @@ Catalog read_catalog(sql::Connection& connection, const std::string& alias,
                                   catalog_table(alias, "pg_constraint")));
   const auto names = [&](const TableIndex& index, std::string_view numbers) {
     std::vector<std::string> out;
-    for (int number : parse_numbers(numbers)) out.push_back(index.column_by_number.at(number));
+    for (int number : parse_numbers(numbers)) {
+      const auto found = index.column_by_number.find(number);
+      if (found == index.column_by_number.end()) {
+        inconsistent(path, fmt::format("a constraint of table {} names its column number {}, which "
+                                       "it does not have",
+                                       quote_qualified({catalog.tables[index.position].schema,
+                                                        catalog.tables[index.position].name}),
+                                       number));
+      }
+      out.push_back(found->second);
+    }
     return out;
   };
   for (int row = 0; row < constraints.rows(); ++row) {
@@ -156,7 +184,15 @@ Catalog read_catalog(sql::Connection& connection, const std::string& alias,
     } else if (kind == "u") {
       table.unique.push_back(std::move(columns_of));
     } else {
-      const auto& referenced = tables_by_oid.at(std::string(constraints.value(row, 3)));
+      const auto referenced_oid = std::string(constraints.value(row, 3));
+      const auto found = tables_by_oid.find(referenced_oid);
+      if (found == tables_by_oid.end()) {
+        inconsistent(path,
+                     fmt::format("a foreign key of table {} references table oid {}, which is "
+                                 "not one of its tables",
+                                 quote_qualified({table.schema, table.name}), referenced_oid));
+      }
+      const auto& referenced = found->second;
       const Table& target = catalog.tables[referenced.position];
       table.foreign_keys.push_back(ForeignKey{std::move(columns_of), target.schema, target.name,
                                               names(referenced, constraints.value(row, 4))});

@@ -51,11 +51,15 @@ struct Catalog {
 };
 
 // Reads the catalog of the database attached as `alias`, whose path (as given
-// to ATTACH) is `path`.
+// to ATTACH) is `path`. Throws sql::SqlError when the engine refuses a query,
+// and hyperdefrag::Error naming `path`: ExitCode::bad_input when the catalog
+// contradicts itself (a damaged file), ExitCode::engine when the engine's
+// answer makes no sense.
 Catalog read_catalog(sql::Connection& connection, const std::string& alias,
                      const std::string& path);
 
-// The file-format version of the attached database whose path is `path`.
+// The file-format version of the attached database whose path is `path`;
+// hyperdefrag::Error (ExitCode::engine) if the engine reports none.
 int read_format_version(sql::Connection& connection, const std::string& path);
 
 // Statements recreating the catalog's objects inside the database attached

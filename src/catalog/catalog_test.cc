@@ -5,6 +5,7 @@
 
 #include "sql/quote.h"
 #include "test_support.h"
+#include "util/error.h"
 
 namespace hyperdefrag::catalog {
 namespace {
@@ -81,6 +82,45 @@ TEST_F(CatalogTest, CreateTableSqlRecreatesTheSameColumns) {
       EXPECT_EQ(b.not_null, a.not_null);
       EXPECT_EQ(b.collation, a.collation);
     }
+  }
+}
+
+// Hyper takes CREATE TABLE t () and rows in it; such a table was once left
+// out of the catalog, and so out of the copy, without a word.
+TEST(CatalogWithoutColumns, ATableWithoutColumnsIsReadAndCopiedWithItsRows) {
+  testing::ScratchDir dir;
+  const auto file = (dir / "in.hyper").string();
+  testing::connect().exec(fmt::format("CREATE DATABASE {}", sql::quote_identifier(file)));
+  testing::with_attached(file, {"CREATE TABLE db.public.nothing ()",
+                                "INSERT INTO db.public.nothing SELECT FROM generate_series(1, 4)",
+                                "CREATE TABLE db.public.after (x INTEGER)"});
+  {
+    auto connection = testing::connect();
+    connection.exec(fmt::format("ATTACH DATABASE {} AS src", sql::quote_identifier(file)));
+    const auto catalog = read_catalog(connection, "src", file);
+    connection.exec("DETACH DATABASE src");
+    ASSERT_EQ(catalog.tables.size(), 2u);
+    EXPECT_EQ(catalog.tables[0].name, "nothing");
+    EXPECT_TRUE(catalog.tables[0].columns.empty());
+    EXPECT_EQ(catalog.tables[1].name, "after");
+    EXPECT_EQ(catalog.tables[1].columns.size(), 1u);
+  }
+  const auto output = dir / "out.hyper";
+  const auto result = testing::run_hyperdefrag({"--verify", "-o", output.string(), file});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(testing::table_counts(output),
+            (std::vector<std::string>{"public.nothing=4", "public.after=0"}));
+}
+
+// A database the engine reports no version for is the engine's fault (exit 5).
+TEST_F(CatalogTest, NoFormatVersionIsAnEngineFault) {
+  auto connection = testing::connect();
+  try {
+    read_format_version(connection, file_);  // not attached: the engine lists no such database
+    FAIL() << "read a version of a database that is not attached";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ExitCode::engine);
+    EXPECT_TRUE(testing::contains(error.what(), file_)) << error.what();
   }
 }
 

@@ -169,6 +169,12 @@ void check_version(const fs::path& input, const catalog::Catalog& source, int ve
                             "partial copy was removed and {} is untouched",
                             error.what(), report.input.string()));
   }
+  if (!engine_died && !connection_lost && error.sqlstate() == "XXS01") {
+    // "DataBlock is physically corrupted": the input's fault, not the copy's.
+    throw Error(
+        ExitCode::bad_input, report.input,
+        fmt::format("is damaged: the engine cannot read all of it ({})", error.engine_message()));
+  }
   if (!engine_died && !connection_lost && error.sqlstate() == "53S02") {
     throw Error(ExitCode::copy_failed, report.input,
                 fmt::format("the engine ran out of memory ({}); give it more with "

@@ -16,7 +16,7 @@ long long row_versions(sql::Connection& connection, const std::string& alias) {
       "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'tableau') "
       "AND n.nspname NOT LIKE 'pg\\_temp%' AND n.nspname NOT LIKE 'pg\\_toast%'",
       quoted));
-  return static_cast<long long>(std::llround(std::stod(std::string(result.value(0, 0)))));
+  return static_cast<long long>(std::llround(result.real(0, 0)));
 }
 
 }  // namespace hyperdefrag::defrag_observe

@@ -63,9 +63,10 @@ std::optional<fs::path> in_venv(const fs::path& venv) {
   std::error_code error;
   const fs::path lib = venv / "lib";
   if (!fs::is_directory(lib, error)) return std::nullopt;
-  for (const auto& entry : fs::directory_iterator(lib, error)) {
-    const fs::path candidate =
-        hyperd_in_package(entry.path() / "site-packages" / "tableauhyperapi");
+  // increment(error), not ++: a directory that cannot be read is a place
+  // without hyperd, not an exception.
+  for (fs::directory_iterator it(lib, error), end; !error && it != end; it.increment(error)) {
+    const fs::path candidate = hyperd_in_package(it->path() / "site-packages" / "tableauhyperapi");
     if (is_executable_file(candidate)) return candidate;
   }
   return std::nullopt;
@@ -84,8 +85,8 @@ std::optional<fs::path> from_system_python() {
 
 HyperdLocation checked(const fs::path& path, const std::string& found_by) {
   if (!is_executable_file(path)) {
-    throw Error(ExitCode::engine, fmt::format("{}: hyperd given by {} is not an executable file",
-                                              path.string(), found_by));
+    throw Error(ExitCode::engine, path,
+                fmt::format("hyperd given by {} is not an executable file", found_by));
   }
   return {path, found_by};
 }

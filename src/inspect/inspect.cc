@@ -90,25 +90,71 @@ nlohmann::ordered_json constraints_json(const catalog::Table& table) {
 
 }  // namespace
 
+namespace {
+
+bool lost_engine(const sql::SqlError& error) { return error.sqlstate().rfind("08", 0) == 0; }
+
+// The engine refused to attach the file: too new, locked, or not a database.
+[[noreturn]] void explain_attach_failure(const fs::path& path, const sql::SqlError& error) {
+  std::string cause = error.engine_message();
+  const std::string prefix = "could not load database: ";
+  if (cause.rfind(prefix, 0) == 0) cause = cause.substr(prefix.size());
+  if (error.sqlstate() == "55006" || cause.find("locked by another process") != std::string::npos) {
+    throw Error(
+        ExitCode::busy, path,
+        fmt::format("another program has it open for writing ({}); close it there and try again",
+                    cause));
+  }
+  if (error.sqlstate() == "0AS01") {
+    bad_input(path, fmt::format("written by a newer Hyper than this engine reads: {}", cause));
+  }
+  bad_input(path, fmt::format("cannot be opened as a Hyper database: {}", cause));
+}
+
+// The engine refused a query on the attached file: the engine's fault when
+// the connection or its resources failed, else the file's (damaged content).
+[[noreturn]] void explain_read_failure(const fs::path& path, const sql::SqlError& error) {
+  if (lost_engine(error)) {
+    throw Error(ExitCode::engine, path,
+                fmt::format("lost hyperd while reading it: {}", error.what()));
+  }
+  if (error.sqlstate().rfind("53", 0) == 0) {
+    throw Error(ExitCode::engine, path,
+                fmt::format("hyperd ran out of resources reading it: {}", error.what()));
+  }
+  bad_input(path, fmt::format("the engine cannot read it, it may be damaged: {}", error.what()));
+}
+
+}  // namespace
+
 FileInfo inspect_file(engine::HyperProcess& engine, const fs::path& path) {
   FileInfo info;
-  info.path = fs::absolute(path).lexically_normal();
+  std::error_code no_directory;
+  info.path = fs::absolute(path, no_directory).lexically_normal();
+  if (no_directory) {
+    bad_input(path, fmt::format("cannot be found: the current directory is gone ({})",
+                                no_directory.message()));
+  }
   check_hyper_file(info.path);
   info.size = hyperdefrag::file_size(info.path);
-  sql::Connection connection(engine.endpoint());
   try {
-    connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
-                                sql::quote_identifier(info.path.string()),
-                                sql::quote_identifier(kAlias)));
+    sql::Connection connection(engine.endpoint());
+    try {
+      connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
+                                  sql::quote_identifier(info.path.string()),
+                                  sql::quote_identifier(kAlias)));
+    } catch (const sql::SqlError& error) {
+      if (lost_engine(error)) throw;
+      explain_attach_failure(info.path, error);
+    }
+    info.catalog = catalog::read_catalog(connection, kAlias, info.path.string());
+    for (const auto& table : info.catalog.tables) {
+      info.tables.push_back({table, catalog::count_rows(connection, kAlias, table)});
+    }
+    connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kAlias)));
   } catch (const sql::SqlError& error) {
-    bad_input(info.path,
-              fmt::format("cannot be opened as a Hyper database: {}", error.engine_message()));
+    explain_read_failure(info.path, error);
   }
-  info.catalog = catalog::read_catalog(connection, kAlias, info.path.string());
-  for (const auto& table : info.catalog.tables) {
-    info.tables.push_back({table, catalog::count_rows(connection, kAlias, table)});
-  }
-  connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kAlias)));
   return info;
 }
 

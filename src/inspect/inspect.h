@@ -30,8 +30,10 @@ struct FileInfo {
   std::vector<TableInfo> tables;  // catalog.tables with row counts, in order
 };
 
-// Reads a .hyper file through `engine`. Throws hyperdefrag::Error (bad
-// input, exit code 3) naming the file when it is not a readable Hyper file.
+// Reads a .hyper file through `engine`. Throws hyperdefrag::Error naming the
+// file: bad input (exit 3) when it is not a readable Hyper file or the engine
+// cannot read its content, busy (9) when another program has it open for
+// writing, engine (5) when the engine is lost or out of resources.
 FileInfo inspect_file(engine::HyperProcess& engine, const std::filesystem::path& path);
 
 // The compact human layout (lines without line breaks).

@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 
 #include "sql/interrupt.h"
 #include "util/error.h"
@@ -57,19 +60,56 @@ std::optional<std::string> Result::optional_value(int row, int column) const {
   return std::string(value(row, column));
 }
 
-long long Result::integer(int row, int column) const {
-  const auto text = value(row, column);
+namespace {
+
+// The whole of `text` as a number; an engine fault (exit 5) if it is not one.
+long long engine_number(std::string_view text, std::string_view what) {
   long long number = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (error != std::errc() || end != text.data() + text.size()) {
-    throw std::runtime_error(fmt::format("engine returned '{}' where a number was expected", text));
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    throw Error(ExitCode::engine,
+                fmt::format("hyperd returned '{}' where {} was expected", text, what));
+  }
+  return number;
+}
+
+}  // namespace
+
+long long Result::integer(int row, int column) const {
+  if (row >= rows() || column >= columns()) {
+    throw Error(ExitCode::engine,
+                fmt::format("hyperd returned {} rows of {} columns where row {} column {} was "
+                            "expected",
+                            rows(), columns(), row + 1, column + 1));
+  }
+  if (is_null(row, column)) {
+    throw Error(ExitCode::engine, "hyperd returned NULL where a number was expected");
+  }
+  return engine_number(value(row, column), "a number");
+}
+
+double Result::real(int row, int column) const {
+  if (row >= rows() || column >= columns() || is_null(row, column)) {
+    throw Error(ExitCode::engine,
+                fmt::format("hyperd returned no value at row {} column {} where a number was "
+                            "expected",
+                            row + 1, column + 1));
+  }
+  const std::string text(value(row, column));
+  char* end = nullptr;
+  errno = 0;
+  const double number = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE ||
+      std::isspace(static_cast<unsigned char>(text.front()))) {
+    throw Error(ExitCode::engine,
+                fmt::format("hyperd returned '{}' where a number was expected", text));
   }
   return number;
 }
 
 long long Result::affected_rows() const {
-  const char* text = PQcmdTuples(result_.get());
-  return text[0] == '\0' ? 0 : std::stoll(text);
+  const std::string_view text = PQcmdTuples(result_.get());
+  return text.empty() ? 0 : engine_number(text, "a count of rows");
 }
 
 Connection::Connection(const Endpoint& endpoint) {

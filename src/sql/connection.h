@@ -40,9 +40,14 @@ class Result {
   bool is_null(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
   std::string_view value(int row, int column) const;
   std::optional<std::string> optional_value(int row, int column) const;
+  // The value as a number. Throws hyperdefrag::Error (ExitCode::engine) if the
+  // engine returned no such cell, NULL, or text that is not a whole number.
   long long integer(int row, int column) const;
+  // The value as a floating-point number ("1.5", "2e+06"); throws like integer().
+  double real(int row, int column) const;
   bool boolean(int row, int column) const { return value(row, column) == "t"; }
-  // Rows affected by INSERT, UPDATE or DELETE.
+  // Rows affected by INSERT, UPDATE or DELETE (0 for other statements); throws
+  // like integer() if the engine's count is not a number.
   long long affected_rows() const;
   ExecStatusType status() const { return PQresultStatus(result_.get()); }
   // An error field such as PG_DIAG_SQLSTATE, or nullptr.

@@ -51,8 +51,9 @@ RunLock::RunLock(const std::filesystem::path& path) {
   const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + key.size());
   socket_ = Fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!socket_.valid()) {
-    throw Error(ExitCode::internal, path,
-                fmt::format("cannot make its run lock: {}", std::strerror(errno)));
+    // Out of descriptors or memory: like a held lock, a reason to try again later.
+    throw Error(ExitCode::busy, path,
+                fmt::format("cannot make its run lock: {}; try again later", std::strerror(errno)));
   }
   if (bind(socket_.get(), reinterpret_cast<sockaddr*>(&address), length) != 0) {
     const int saved = errno;
@@ -62,16 +63,20 @@ RunLock::RunLock(const std::filesystem::path& path) {
                   "another hyperdefrag run is working on this file; try again when it has "
                   "finished");
     }
-    throw Error(ExitCode::internal, path,
-                fmt::format("cannot take its run lock: {}", std::strerror(saved)));
+    throw Error(ExitCode::busy, path,
+                fmt::format("cannot take its run lock: {}; try again later", std::strerror(saved)));
   }
 }
 
 FileLock::FileLock(const std::filesystem::path& path) : path_(path) {
   fd_ = Fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd_.valid()) {
-    throw Error(ExitCode::bad_input, path,
-                fmt::format("cannot be opened: {}", std::strerror(errno)));
+    const int saved = errno;
+    // Out of descriptors or memory is this process's state, not the file's.
+    const bool resources = saved == EMFILE || saved == ENFILE || saved == ENOMEM;
+    throw Error(resources ? ExitCode::busy : ExitCode::bad_input, path,
+                fmt::format("cannot be opened: {}{}", std::strerror(saved),
+                            resources ? "; try again later" : ""));
   }
 }
 

@@ -34,7 +34,8 @@ class RunLock {
  public:
   // Takes the run lock of `path`: of the file (device and inode) if it
   // exists, else of its absolute path. Throws hyperdefrag::Error
-  // (ExitCode::busy) naming the file if another hyperdefrag run holds it.
+  // (ExitCode::busy) naming the file if another hyperdefrag run holds it, or
+  // if the lock cannot be made (no descriptor or memory left).
   explicit RunLock(const std::filesystem::path& path);
   RunLock(const RunLock&) = delete;
   RunLock& operator=(const RunLock&) = delete;
@@ -46,7 +47,9 @@ class RunLock {
 // A read-only handle on a file, to probe and take its flock.
 class FileLock {
  public:
-  // Opens `path` read-only. Throws hyperdefrag::Error naming the file.
+  // Opens `path` read-only. Throws hyperdefrag::Error naming the file:
+  // ExitCode::bad_input if it cannot be opened, ExitCode::busy if this
+  // process is out of descriptors or memory.
   explicit FileLock(const std::filesystem::path& path);
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;

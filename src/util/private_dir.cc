@@ -16,8 +16,14 @@ namespace hyperdefrag {
 PrivateDir::PrivateDir(const std::filesystem::path& base, std::string_view prefix) {
   std::string pattern = (base / fmt::format("{}XXXXXX", prefix)).string();
   if (mkdtemp(pattern.data()) == nullptr) {
-    throw Error(ExitCode::internal, fmt::format("cannot create a temporary directory in {}: {}",
-                                                base.string(), std::strerror(errno)));
+    const int saved = errno;
+    // A full disk is exit 8; any other refusal is a place hyperdefrag cannot
+    // write to, like an output directory (exit 4).
+    const bool full = saved == ENOSPC || saved == EDQUOT;
+    throw Error(full ? ExitCode::no_space : ExitCode::bad_output,
+                fmt::format("cannot create a temporary directory in {}: {}; set TMPDIR to a "
+                            "writable directory{}",
+                            base.string(), std::strerror(saved), full ? " with free space" : ""));
   }
   path_ = pattern;
   // mkdtemp already uses 0700; say so explicitly in case of an odd umask.
