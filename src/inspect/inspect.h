@@ -34,7 +34,8 @@ struct FileInfo {
 // input, exit code 3) naming the file when it is not a readable Hyper file.
 FileInfo inspect_file(engine::HyperProcess& engine, const std::filesystem::path& path);
 
-// The compact human layout (lines without line breaks).
+// The compact human layout (lines without line breaks: a column description's
+// line breaks and tabs are shown as \n, \r and \t; the JSON keeps them as they are).
 std::vector<std::string> human_lines(const FileInfo& info);
 
 // One JSON document for the file.

@@ -1,0 +1,176 @@
+#include "check/estimate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "defrag/copy_rows.h"
+#include "sql/quote.h"
+#include "util/files.h"
+
+namespace hyperdefrag::check {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kScratchAlias = "check_scratch";
+
+void attach(sql::Connection& connection, const fs::path& path) {
+  connection.exec(fmt::format("ATTACH DATABASE {} AS {}", sql::quote_identifier(path.string()),
+                              sql::quote_identifier(kScratchAlias)));
+}
+
+void detach(sql::Connection& connection) {
+  connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kScratchAlias)));
+}
+
+// Creates `path` in `version` with the schemas and tables given, attached as kScratchAlias.
+void create_scratch(sql::Connection& connection, const fs::path& path, int version,
+                    const std::vector<std::string>& schemas,
+                    const std::vector<const catalog::Table*>& tables) {
+  connection.exec(fmt::format("CREATE DATABASE {} WITH VERSION {}",
+                              sql::quote_identifier(path.string()), version));
+  attach(connection, path);
+  for (const auto& schema : schemas) {
+    connection.exec(catalog::create_schema_sql(kScratchAlias, schema));
+  }
+  for (const auto* table : tables) {
+    connection.exec(catalog::create_table_sql(kScratchAlias, *table));
+    for (const auto& statement : catalog::describe_columns_sql(kScratchAlias, *table)) {
+      connection.exec(statement);
+    }
+  }
+}
+
+// Removes a detached scratch file (the engine no longer has it open).
+void remove_scratch(const fs::path& path) {
+  std::error_code ignored;
+  fs::remove(path, ignored);
+}
+
+std::string column_list(const catalog::Table& table) {
+  std::string columns;
+  for (const auto& column : table.columns) {
+    if (!columns.empty()) columns += ", ";
+    columns += sql::quote_identifier(column.name);
+  }
+  return columns;
+}
+
+// Copies runs `first`, `first + step`, ... of `chunks` runs into the scratch table.
+void copy_chunks(sql::Connection& connection, const std::string& alias, const catalog::Table& table,
+                 long long rows, int first, int step, int chunks) {
+  const auto columns = column_list(table);
+  const auto source = sql::quote_qualified({alias, table.schema, table.name});
+  std::string select;
+  for (int i = first; i < chunks; i += step) {
+    if (!select.empty()) select += " UNION ALL ";
+    select += fmt::format("(SELECT {} FROM {} LIMIT {} OFFSET {})", columns, source, kChunkRows,
+                          chunk_offset(rows, kChunkRows, i, chunks));
+  }
+  connection.exec(fmt::format("INSERT INTO {} ({}) {}",
+                              sql::quote_qualified({kScratchAlias, table.schema, table.name}),
+                              columns, select));
+}
+
+}  // namespace
+
+long long chunk_offset(long long rows, long long chunk_rows, int i, int chunks) {
+  if (chunks <= 1 || rows <= chunk_rows) return 0;
+  return (rows - chunk_rows) * i / (chunks - 1);
+}
+
+Sized scale_sample(long long rows, const std::vector<SamplePart>& parts) {
+  std::vector<double> scaled;
+  double granularity = 0;
+  for (const auto& part : parts) {
+    const double factor = static_cast<double>(rows) / static_cast<double>(part.rows);
+    scaled.push_back(static_cast<double>(part.bytes) * factor);
+    granularity = std::max(granularity, static_cast<double>(kFileGranularity) * factor);
+  }
+  if (scaled.empty()) return {};
+  double sum = 0;
+  for (const double value : scaled) sum += value;
+  const auto [low, high] = std::minmax_element(scaled.begin(), scaled.end());
+  return {sum / static_cast<double>(scaled.size()), (*high - *low) / 2 + granularity};
+}
+
+Sized combine(std::uintmax_t exact_bytes, const std::vector<Sized>& sampled) {
+  Sized total{static_cast<double>(exact_bytes), static_cast<double>(kFileGranularity)};
+  for (const auto& part : sampled) {
+    total.bytes += part.bytes;
+    total.uncertainty += part.uncertainty;
+  }
+  return total;
+}
+
+double live_share_size(std::uintmax_t size, long long rows, long long row_versions) {
+  if (row_versions <= 0) return static_cast<double>(size);
+  return static_cast<double>(size) * static_cast<double>(rows) / static_cast<double>(row_versions);
+}
+
+double saving_bytes(std::uintmax_t size, double estimated) {
+  return static_cast<double>(size) - estimated;
+}
+
+double saving_percent(std::uintmax_t size, double estimated) {
+  return size == 0 ? 0.0 : 100.0 * saving_bytes(size, estimated) / static_cast<double>(size);
+}
+
+FileEstimate estimate_compacted(sql::Connection& connection, const std::string& alias,
+                                const catalog::Catalog& catalog, const std::vector<long long>& rows,
+                                int version, const fs::path& scratch_dir) {
+  const auto started = std::chrono::steady_clock::now();
+  FileEstimate result;
+  result.version = version;
+  const auto& tables = catalog.tables;
+
+  // Step 1: every schema and table, and the rows of the small tables.
+  const auto exact_path = scratch_dir / fmt::format("exact-v{}.hyper", version);
+  std::vector<const catalog::Table*> all;
+  for (const auto& table : tables) all.push_back(&table);
+  create_scratch(connection, exact_path, version, catalog.schemas, all);
+  CopyTarget target{alias, "", kScratchAlias, exact_path.string(), {}};
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    TableEstimate table;
+    table.rows = rows[i];
+    table.sampled = rows[i] > kFullCopyRows;
+    if (!table.sampled && rows[i] > 0) connection.exec(copy_table_sql(target, tables[i], {}));
+    result.tables.push_back(table);
+  }
+  detach(connection);
+  result.exact_bytes = hyperdefrag::file_size(exact_path);
+  remove_scratch(exact_path);
+
+  // Step 2: the large tables, each in kSampleParts scratch databases of its own.
+  std::vector<Sized> sampled;
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    auto& table = result.tables[i];
+    if (!table.sampled) continue;
+    std::vector<SamplePart> parts;
+    for (int part = 0; part < kSampleParts; ++part) {
+      const auto path = scratch_dir / fmt::format("sample-v{}-{}-{}.hyper", version, i, part);
+      create_scratch(connection, path, version, {tables[i].schema}, {&tables[i]});
+      detach(connection);
+      const auto empty = hyperdefrag::file_size(path);
+      attach(connection, path);
+      copy_chunks(connection, alias, tables[i], rows[i], part, kSampleParts,
+                  kSampleParts * kChunksPerPart);
+      detach(connection);
+      const auto full = hyperdefrag::file_size(path);
+      remove_scratch(path);
+      parts.push_back(
+          SamplePart{kChunkRows * kChunksPerPart, full > empty ? full - empty : std::uintmax_t{0}});
+      table.sampled_rows += kChunkRows * kChunksPerPart;
+    }
+    table.data = scale_sample(table.rows, parts);
+    sampled.push_back(table.data);
+  }
+  result.size = combine(result.exact_bytes, sampled);
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+}  // namespace hyperdefrag::check

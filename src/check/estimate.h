@@ -1,0 +1,96 @@
+// How big a .hyper file would be after compaction, estimated without writing
+// the copy. Method ("sample"), measured in docs/CHECK.md:
+//  1. A scratch database of the wanted format version gets every schema and
+//     table of the input (as defrag recreates them), and the rows of every
+//     table of at most kFullCopyRows live rows, copied as defrag copies
+//     them. Its size after DETACH is exact for those tables.
+//  2. A larger table is sampled: kSampleParts scratch databases, each holding
+//     only that table and kChunksPerPart runs of kChunkRows rows taken from
+//     spread-out places of the table (LIMIT/OFFSET, so each run keeps the
+//     neighbouring rows that share a compressed block). Each part's growth,
+//     scaled by live rows / sampled rows, estimates the table's data; the
+//     estimate is their mean, its uncertainty half their spread plus the
+//     file-size granularity scaled the same way.
+// The share of live rows among row versions (pg_class.reltuples) alone misses
+// by 6 to 19% of the input's size (docs/CHECK.md), so it is reported but not
+// used for the size.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "sql/connection.h"
+
+namespace hyperdefrag::check {
+
+// A table of at most this many live rows is copied whole into the scratch database.
+constexpr long long kChunkRows = 65'536;  // one compressed block of the engine's
+constexpr int kChunksPerPart = 2;
+constexpr int kSampleParts = 2;
+constexpr long long kFullCopyRows = kChunkRows * kChunksPerPart * kSampleParts;
+// A .hyper file grows in steps of this many bytes (measured; docs/CHECK.md).
+constexpr std::uintmax_t kFileGranularity = 64 * 1024;
+
+// One scratch part of a sampled table: rows copied and the bytes they added.
+struct SamplePart {
+  long long rows = 0;
+  std::uintmax_t bytes = 0;
+};
+
+// A number of bytes with its uncertainty (about one standard error).
+struct Sized {
+  double bytes = 0;
+  double uncertainty = 0;
+};
+
+// The estimated data size of a table of `rows` live rows from its sample
+// parts (each with rows > 0): the mean of each part scaled to `rows`, with
+// half the spread of the scaled parts plus kFileGranularity scaled alike.
+Sized scale_sample(long long rows, const std::vector<SamplePart>& parts);
+
+// The estimated file: the scratch database measured whole (`exact_bytes`)
+// plus every sampled table's data; uncertainties add up, plus one
+// kFileGranularity for the whole file.
+Sized combine(std::uintmax_t exact_bytes, const std::vector<Sized>& sampled);
+
+// The size the share of live rows alone predicts: size * rows / row_versions
+// (the size itself when row_versions is 0).
+double live_share_size(std::uintmax_t size, long long rows, long long row_versions);
+
+// Saving in bytes and percent of `size` (negative when the estimate is larger).
+double saving_bytes(std::uintmax_t size, double estimated);
+double saving_percent(std::uintmax_t size, double estimated);
+
+// What was measured for one table.
+struct TableEstimate {
+  long long rows = 0;
+  bool sampled = false;  // false: copied whole into the shared scratch database
+  long long sampled_rows = 0;
+  Sized data;  // only when sampled: the estimated bytes of its data
+};
+
+struct FileEstimate {
+  int version = 0;                    // the format version estimated for
+  Sized size;                         // the estimated compacted file
+  std::vector<TableEstimate> tables;  // in the catalog's order
+  std::uintmax_t exact_bytes = 0;     // the shared scratch database
+  double seconds = 0;
+};
+
+// Estimates the compacted size, in format `version`, of the database attached
+// as `alias` (read-only) whose catalog is `catalog` and whose tables have
+// `rows` live rows (in the catalog's order). Scratch databases are made in
+// `scratch_dir` and removed before it returns. Throws sql::SqlError if the
+// engine refuses a statement.
+FileEstimate estimate_compacted(sql::Connection& connection, const std::string& alias,
+                                const catalog::Catalog& catalog, const std::vector<long long>& rows,
+                                int version, const std::filesystem::path& scratch_dir);
+
+// Where the i-th of `chunks` runs of `chunk_rows` rows starts in a table of
+// `rows` rows: spread evenly from the first row to the last run.
+long long chunk_offset(long long rows, long long chunk_rows, int i, int chunks);
+
+}  // namespace hyperdefrag::check

@@ -1,0 +1,53 @@
+// The estimate's arithmetic: no engine needed (check_test.cc measures real files).
+#include "check/estimate.h"
+
+#include <gtest/gtest.h>
+
+namespace hyperdefrag::check {
+namespace {
+
+TEST(EstimateArithmetic, ScalesEachPartAndTakesTheMean) {
+  // 1,000,000 rows; two parts of 100,000 rows adding 2.0 MB and 2.2 MB.
+  const auto sized = scale_sample(1'000'000, {{100'000, 2'000'000}, {100'000, 2'200'000}});
+  EXPECT_DOUBLE_EQ(sized.bytes, 21'000'000);
+  // Half the spread (1 MB) plus the granularity scaled by 10.
+  EXPECT_DOUBLE_EQ(sized.uncertainty, 1'000'000 + 10.0 * kFileGranularity);
+}
+
+TEST(EstimateArithmetic, EqualPartsLeaveOnlyTheGranularity) {
+  const auto sized = scale_sample(400, {{200, 1000}, {200, 1000}});
+  EXPECT_DOUBLE_EQ(sized.bytes, 2000);
+  EXPECT_DOUBLE_EQ(sized.uncertainty, 2.0 * kFileGranularity);
+  EXPECT_DOUBLE_EQ(scale_sample(10, {}).bytes, 0);
+}
+
+TEST(EstimateArithmetic, CombineAddsSizesAndUncertainties) {
+  const auto total = combine(1'000'000, {{5'000'000, 100'000}, {3'000'000, 50'000}});
+  EXPECT_DOUBLE_EQ(total.bytes, 9'000'000);
+  EXPECT_DOUBLE_EQ(total.uncertainty, 150'000 + static_cast<double>(kFileGranularity));
+  EXPECT_DOUBLE_EQ(combine(65'536, {}).bytes, 65'536);
+}
+
+TEST(EstimateArithmetic, LiveShareAndSaving) {
+  EXPECT_DOUBLE_EQ(live_share_size(1000, 40, 100), 400);
+  EXPECT_DOUBLE_EQ(live_share_size(1000, 0, 0), 1000);
+  EXPECT_DOUBLE_EQ(saving_bytes(1000, 400), 600);
+  EXPECT_DOUBLE_EQ(saving_percent(1000, 400), 60);
+  EXPECT_DOUBLE_EQ(saving_percent(1000, 1100), -10);
+  EXPECT_DOUBLE_EQ(saving_percent(0, 0), 0);
+}
+
+TEST(EstimateArithmetic, ChunksSpreadFromFirstRowToLastRun) {
+  EXPECT_EQ(chunk_offset(1'000'000, 1000, 0, 4), 0);
+  EXPECT_EQ(chunk_offset(1'000'000, 1000, 3, 4), 999'000);
+  EXPECT_EQ(chunk_offset(1'000'000, 1000, 1, 4), 333'000);
+  EXPECT_EQ(chunk_offset(500, 1000, 2, 4), 0) << "a table smaller than a run starts at 0";
+  EXPECT_EQ(chunk_offset(5000, 1000, 0, 1), 0);
+}
+
+TEST(EstimateArithmetic, FullCopyCoversWhatTheSampleWouldTake) {
+  EXPECT_EQ(kFullCopyRows, kChunkRows * kChunksPerPart * kSampleParts);
+}
+
+}  // namespace
+}  // namespace hyperdefrag::check
