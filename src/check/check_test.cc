@@ -49,7 +49,7 @@ std::uintmax_t defragmented_size(const fs::path& input, const testing::ScratchDi
   args.push_back(input.string());
   const auto result = testing::run_hyperdefrag(args);
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  const auto size = file_size(output);
+  const auto size = hyperdefrag::file_size(output);
   fs::remove(output);
   return size;
 }
