@@ -58,27 +58,39 @@ std::string column_list(const catalog::Table& table) {
   return columns;
 }
 
-// Copies runs `first`, `first + step`, ... of `chunks` runs into the scratch table.
-void copy_chunks(sql::Connection& connection, const std::string& alias, const catalog::Table& table,
-                 long long rows, int first, int step, int chunks) {
+// Part 1: a Bernoulli sample of about `wanted` rows (the same rows for the
+// same file: REPEATABLE). Part 2: two runs of wanted/2 neighbouring rows, in
+// the order one scan numbers them, from a quarter and three quarters into the
+// table. Returns the rows copied into the scratch table.
+long long copy_sample(sql::Connection& connection, const std::string& alias,
+                      const catalog::Table& table, long long rows, long long wanted, int part) {
   const auto columns = column_list(table);
+  const auto target = sql::quote_qualified({kScratchAlias, table.schema, table.name});
   const auto source = sql::quote_qualified({alias, table.schema, table.name});
-  std::string select;
-  for (int i = first; i < chunks; i += step) {
-    if (!select.empty()) select += " UNION ALL ";
-    select += fmt::format("(SELECT {} FROM {} LIMIT {} OFFSET {})", columns, source, kChunkRows,
-                          chunk_offset(rows, kChunkRows, i, chunks));
+  if (part == 0) {
+    return connection
+        .exec(fmt::format(
+            "INSERT INTO {} ({}) SELECT {} FROM {} TABLESAMPLE BERNOULLI ({}) REPEATABLE (1)",
+            target, columns, columns, source, sample_percent(rows, wanted)))
+        .affected_rows();
   }
-  connection.exec(fmt::format("INSERT INTO {} ({}) {}",
-                              sql::quote_qualified({kScratchAlias, table.schema, table.name}),
-                              columns, select));
+  const long long run = wanted / 2;
+  const long long first = rows / 4 - run / 2;
+  const long long second = 3 * rows / 4 - run / 2;
+  return connection
+      .exec(fmt::format(
+          "INSERT INTO {0} ({1}) SELECT {1} FROM (SELECT {1}, ROW_NUMBER() OVER () AS "
+          "\"check_row\" FROM {2}) AS numbered WHERE \"check_row\" BETWEEN {3} AND {4} OR "
+          "\"check_row\" BETWEEN {5} AND {6}",
+          target, columns, source, first + 1, first + run, second + 1, second + run))
+      .affected_rows();
 }
 
 }  // namespace
 
-long long chunk_offset(long long rows, long long chunk_rows, int i, int chunks) {
-  if (chunks <= 1 || rows <= chunk_rows) return 0;
-  return (rows - chunk_rows) * i / (chunks - 1);
+std::string sample_percent(long long rows, long long wanted) {
+  if (rows <= 0 || wanted >= rows) return "100";
+  return fmt::format("{:.6f}", 100.0 * static_cast<double>(wanted) / static_cast<double>(rows));
 }
 
 Sized scale_sample(long long rows, const std::vector<SamplePart>& parts) {
@@ -155,14 +167,15 @@ FileEstimate estimate_compacted(sql::Connection& connection, const std::string& 
       detach(connection);
       const auto empty = hyperdefrag::file_size(path);
       attach(connection, path);
-      copy_chunks(connection, alias, tables[i], rows[i], part, kSampleParts,
-                  kSampleParts * kChunksPerPart);
+      const long long copied =
+          copy_sample(connection, alias, tables[i], rows[i], kRowsPerPart, part);
       detach(connection);
       const auto full = hyperdefrag::file_size(path);
       remove_scratch(path);
-      parts.push_back(
-          SamplePart{kChunkRows * kChunksPerPart, full > empty ? full - empty : std::uintmax_t{0}});
-      table.sampled_rows += kChunkRows * kChunksPerPart;
+      if (copied > 0) {
+        parts.push_back(SamplePart{copied, full > empty ? full - empty : std::uintmax_t{0}});
+      }
+      table.sampled_rows += copied;
     }
     table.data = scale_sample(table.rows, parts);
     sampled.push_back(table.data);

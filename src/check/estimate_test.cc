@@ -37,16 +37,14 @@ TEST(EstimateArithmetic, LiveShareAndSaving) {
   EXPECT_DOUBLE_EQ(saving_percent(0, 0), 0);
 }
 
-TEST(EstimateArithmetic, ChunksSpreadFromFirstRowToLastRun) {
-  EXPECT_EQ(chunk_offset(1'000'000, 1000, 0, 4), 0);
-  EXPECT_EQ(chunk_offset(1'000'000, 1000, 3, 4), 999'000);
-  EXPECT_EQ(chunk_offset(1'000'000, 1000, 1, 4), 333'000);
-  EXPECT_EQ(chunk_offset(500, 1000, 2, 4), 0) << "a table smaller than a run starts at 0";
-  EXPECT_EQ(chunk_offset(5000, 1000, 0, 1), 0);
+TEST(EstimateArithmetic, SamplePercentTakesTheWantedRows) {
+  EXPECT_EQ(sample_percent(1'000'000, 131'072), "13.107200");
+  EXPECT_EQ(sample_percent(100, 131'072), "100");
+  EXPECT_EQ(sample_percent(0, 10), "100");
 }
 
 TEST(EstimateArithmetic, FullCopyCoversWhatTheSampleWouldTake) {
-  EXPECT_EQ(kFullCopyRows, kChunkRows * kChunksPerPart * kSampleParts);
+  EXPECT_EQ(kFullCopyRows, kRowsPerPart * kSampleParts);
 }
 
 }  // namespace
