@@ -207,20 +207,22 @@ FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
   check.catalog = catalog::read_catalog(connection, kAlias, check.path.string());
   const auto versions = row_versions_by_table(connection, kAlias);
   std::vector<long long> rows;
+  std::vector<long long> row_versions;
   for (const auto& table : check.catalog.tables) {
     TableCheck checked{table, catalog::count_rows(connection, kAlias, table), 0};
     if (const auto it = versions.find({table.schema, table.name}); it != versions.end()) {
       checked.row_versions = it->second;
     }
     rows.push_back(checked.rows);
+    row_versions.push_back(checked.row_versions);
     check.tables.push_back(std::move(checked));
   }
   PrivateDir scratch(temp_base(), "hyperdefrag-check-");
-  check.estimate = estimate_compacted(connection, kAlias, check.catalog, rows,
+  check.estimate = estimate_compacted(connection, kAlias, check.catalog, rows, row_versions,
                                       check.catalog.format_version, scratch.path());
   if (check.catalog.format_version == 0) {
-    check.as_version_2 =
-        estimate_compacted(connection, kAlias, check.catalog, rows, 2, scratch.path());
+    check.as_version_2 = estimate_compacted(connection, kAlias, check.catalog, rows, row_versions,
+                                            2, scratch.path());
   }
   if (options.deep) {
     check.deep = true;

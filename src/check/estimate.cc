@@ -93,19 +93,24 @@ std::string sample_percent(long long rows, long long wanted) {
   return fmt::format("{:.6f}", 100.0 * static_cast<double>(wanted) / static_cast<double>(rows));
 }
 
-Sized scale_sample(long long rows, const std::vector<SamplePart>& parts) {
-  std::vector<double> scaled;
-  double granularity = 0;
-  for (const auto& part : parts) {
-    const double factor = static_cast<double>(rows) / static_cast<double>(part.rows);
-    scaled.push_back(static_cast<double>(part.bytes) * factor);
-    granularity = std::max(granularity, static_cast<double>(kFileGranularity) * factor);
-  }
-  if (scaled.empty()) return {};
-  double sum = 0;
-  for (const double value : scaled) sum += value;
-  const auto [low, high] = std::minmax_element(scaled.begin(), scaled.end());
-  return {sum / static_cast<double>(scaled.size()), (*high - *low) / 2 + granularity};
+Sized blend_sample(long long rows, const SamplePart& bernoulli, const SamplePart& runs,
+                   double live_share) {
+  const auto scaled = [&](const SamplePart& part) {
+    return static_cast<double>(part.bytes) * static_cast<double>(rows) /
+           static_cast<double>(part.rows);
+  };
+  const auto step = [&](const SamplePart& part) {
+    return static_cast<double>(kFileGranularity) * static_cast<double>(rows) /
+           static_cast<double>(part.rows);
+  };
+  if (bernoulli.rows <= 0 && runs.rows <= 0) return {};
+  if (bernoulli.rows <= 0) return {scaled(runs), step(runs)};
+  if (runs.rows <= 0) return {scaled(bernoulli), step(bernoulli)};
+  const double weight = std::clamp(live_share, 0.0, 1.0);
+  const double a = scaled(bernoulli);
+  const double b = scaled(runs);
+  return {(1 - weight) * a + weight * b,
+          std::abs(a - b) / 2 + std::max(step(bernoulli), step(runs))};
 }
 
 Sized combine(std::uintmax_t exact_bytes, const std::vector<Sized>& sampled) {
@@ -132,7 +137,8 @@ double saving_percent(std::uintmax_t size, double estimated) {
 
 FileEstimate estimate_compacted(sql::Connection& connection, const std::string& alias,
                                 const catalog::Catalog& catalog, const std::vector<long long>& rows,
-                                int version, const fs::path& scratch_dir) {
+                                const std::vector<long long>& row_versions, int version,
+                                const fs::path& scratch_dir) {
   const auto started = std::chrono::steady_clock::now();
   FileEstimate result;
   result.version = version;
@@ -147,6 +153,10 @@ FileEstimate estimate_compacted(sql::Connection& connection, const std::string& 
   for (std::size_t i = 0; i < tables.size(); ++i) {
     TableEstimate table;
     table.rows = rows[i];
+    table.live_share =
+        row_versions[i] > 0
+            ? std::min(1.0, static_cast<double>(rows[i]) / static_cast<double>(row_versions[i]))
+            : 1.0;
     table.sampled = rows[i] > kFullCopyRows;
     if (!table.sampled && rows[i] > 0) connection.exec(copy_table_sql(target, tables[i], {}));
     result.tables.push_back(table);
@@ -172,12 +182,10 @@ FileEstimate estimate_compacted(sql::Connection& connection, const std::string& 
       detach(connection);
       const auto full = hyperdefrag::file_size(path);
       remove_scratch(path);
-      if (copied > 0) {
-        parts.push_back(SamplePart{copied, full > empty ? full - empty : std::uintmax_t{0}});
-      }
+      parts.push_back(SamplePart{copied, full > empty ? full - empty : std::uintmax_t{0}});
       table.sampled_rows += copied;
     }
-    table.data = scale_sample(table.rows, parts);
+    table.data = blend_sample(table.rows, parts[0], parts[1], table.live_share);
     sampled.push_back(table.data);
   }
   result.size = combine(result.exact_bytes, sampled);

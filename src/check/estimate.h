@@ -10,14 +10,14 @@
 //     other two runs of kRowsPerPart/2 neighbouring rows (numbered by one
 //     scan, ROW_NUMBER() OVER ()), from a quarter and three quarters into the
 //     table. Each part's growth, scaled by live rows / sampled rows, estimates
-//     the table's data; the estimate is their mean, its uncertainty half their
-//     difference plus the file-size granularity scaled alike. Measured
-//     (docs/CHECK.md): the Bernoulli part errs high on compact tables (it
-//     loses the neighbourhood that compression uses), the runs err low on
-//     fragmented ones (a real copy interleaves the parallel scan's pieces);
-//     their mean stays within a few percent. The first rows alone (LIMIT)
-//     miss the rows that updates appended at a table's end (-20% of the
-//     output), and LIMIT/OFFSET runs overlap under a parallel scan.
+//     the table's data. Measured (docs/CHECK.md): the Bernoulli part errs
+//     high on compact tables (it loses the neighbourhood that compression
+//     uses), the runs err low on fragmented ones (a real copy interleaves the
+//     parallel scan's pieces). So the estimate is their mean weighted by the
+//     table's live share (runs) and dead share (Bernoulli); its uncertainty
+//     is half their difference plus the file-size granularity scaled alike. The first rows alone
+//     (LIMIT) miss the rows that updates appended at a table's end (-20% of the output), and
+//     LIMIT/OFFSET runs overlap under a parallel scan.
 // The share of live rows among row versions (pg_class.reltuples) alone misses
 // by 6 to 19% of the input's size (docs/CHECK.md), so it is reported but not
 // used for the size.
@@ -53,10 +53,13 @@ struct Sized {
   double uncertainty = 0;
 };
 
-// The estimated data size of a table of `rows` live rows from its sample
-// parts (each with rows > 0): the mean of each part scaled to `rows`, with
-// half the spread of the scaled parts plus kFileGranularity scaled alike.
-Sized scale_sample(long long rows, const std::vector<SamplePart>& parts);
+// The estimated data size of a table of `rows` live rows from its two sample
+// parts (a part with no rows is left out), each scaled to `rows`: their mean
+// weighted by the table's live share (rows / row versions, 0..1), the runs
+// getting `live_share` and the Bernoulli sample the rest; the uncertainty is
+// half their difference plus kFileGranularity scaled alike.
+Sized blend_sample(long long rows, const SamplePart& bernoulli, const SamplePart& runs,
+                   double live_share);
 
 // The estimated file: the scratch database measured whole (`exact_bytes`)
 // plus every sampled table's data; uncertainties add up, plus one
@@ -76,7 +79,8 @@ struct TableEstimate {
   long long rows = 0;
   bool sampled = false;  // false: copied whole into the shared scratch database
   long long sampled_rows = 0;
-  Sized data;  // only when sampled: the estimated bytes of its data
+  double live_share = 1;  // rows / row versions
+  Sized data;             // only when sampled: the estimated bytes of its data
 };
 
 struct FileEstimate {
@@ -89,12 +93,13 @@ struct FileEstimate {
 
 // Estimates the compacted size, in format `version`, of the database attached
 // as `alias` (read-only) whose catalog is `catalog` and whose tables have
-// `rows` live rows (in the catalog's order). Scratch databases are made in
-// `scratch_dir` and removed before it returns. Throws sql::SqlError if the
+// `rows` live rows and `row_versions` stored row versions (in the catalog's order). Scratch
+// databases are made in `scratch_dir` and removed before it returns. Throws sql::SqlError if the
 // engine refuses a statement.
 FileEstimate estimate_compacted(sql::Connection& connection, const std::string& alias,
                                 const catalog::Catalog& catalog, const std::vector<long long>& rows,
-                                int version, const std::filesystem::path& scratch_dir);
+                                const std::vector<long long>& row_versions, int version,
+                                const std::filesystem::path& scratch_dir);
 
 // The TABLESAMPLE percentage that takes about `wanted` of `rows` rows, as SQL
 // text: "100" when that is all of them.
