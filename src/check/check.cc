@@ -220,9 +220,13 @@ FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
   PrivateDir scratch(temp_base(), "hyperdefrag-check-");
   check.estimate = estimate_compacted(connection, kAlias, check.catalog, rows, row_versions,
                                       check.catalog.format_version, scratch.path());
+  check.estimate.size = cap_at_input(check.estimate.size, check.size);
   if (check.catalog.format_version == 0) {
     check.as_version_2 = estimate_compacted(connection, kAlias, check.catalog, rows, row_versions,
                                             2, scratch.path());
+  }
+  if (check.as_version_2) {
+    check.as_version_2->size = cap_at_input(check.as_version_2->size, check.size);
   }
   if (options.deep) {
     check.deep = true;

@@ -122,6 +122,11 @@ Sized combine(std::uintmax_t exact_bytes, const std::vector<Sized>& sampled) {
   return total;
 }
 
+Sized cap_at_input(Sized estimate, std::uintmax_t input_size) {
+  estimate.bytes = std::min(estimate.bytes, static_cast<double>(input_size));
+  return estimate;
+}
+
 double live_share_size(std::uintmax_t size, long long rows, long long row_versions) {
   if (row_versions <= 0) return static_cast<double>(size);
   return static_cast<double>(size) * static_cast<double>(rows) / static_cast<double>(row_versions);

@@ -38,6 +38,13 @@ TEST(EstimateArithmetic, CombineAddsSizesAndUncertainties) {
   EXPECT_DOUBLE_EQ(combine(65'536, {}).bytes, 65'536);
 }
 
+TEST(EstimateArithmetic, TheEstimateIsCappedAtTheInputsSize) {
+  const auto capped = cap_at_input({1'200, 300}, 1'000);
+  EXPECT_DOUBLE_EQ(capped.bytes, 1'000);
+  EXPECT_DOUBLE_EQ(capped.uncertainty, 300);
+  EXPECT_DOUBLE_EQ(cap_at_input({800, 300}, 1'000).bytes, 800);
+}
+
 TEST(EstimateArithmetic, LiveShareAndSaving) {
   EXPECT_DOUBLE_EQ(live_share_size(1000, 40, 100), 400);
   EXPECT_DOUBLE_EQ(live_share_size(1000, 0, 0), 1000);
