@@ -93,8 +93,7 @@ std::string sample_percent(long long rows, long long wanted) {
   return fmt::format("{:.6f}", 100.0 * static_cast<double>(wanted) / static_cast<double>(rows));
 }
 
-Sized blend_sample(long long rows, const SamplePart& bernoulli, const SamplePart& runs,
-                   double live_share) {
+Sized blend_sample(long long rows, const SamplePart& bernoulli, const SamplePart& runs) {
   const auto scaled = [&](const SamplePart& part) {
     return static_cast<double>(part.bytes) * static_cast<double>(rows) /
            static_cast<double>(part.rows);
@@ -106,11 +105,9 @@ Sized blend_sample(long long rows, const SamplePart& bernoulli, const SamplePart
   if (bernoulli.rows <= 0 && runs.rows <= 0) return {};
   if (bernoulli.rows <= 0) return {scaled(runs), step(runs)};
   if (runs.rows <= 0) return {scaled(bernoulli), step(bernoulli)};
-  const double weight = std::clamp(live_share, 0.0, 1.0);
   const double a = scaled(bernoulli);
   const double b = scaled(runs);
-  return {(1 - weight) * a + weight * b,
-          std::abs(a - b) / 2 + std::max(step(bernoulli), step(runs))};
+  return {(a + b) / 2, std::abs(a - b) / 2 + std::max(step(bernoulli), step(runs))};
 }
 
 Sized combine(std::uintmax_t exact_bytes, const std::vector<Sized>& sampled) {
@@ -190,7 +187,7 @@ FileEstimate estimate_compacted(sql::Connection& connection, const std::string& 
       parts.push_back(SamplePart{copied, full > empty ? full - empty : std::uintmax_t{0}});
       table.sampled_rows += copied;
     }
-    table.data = blend_sample(table.rows, parts[0], parts[1], table.live_share);
+    table.data = blend_sample(table.rows, parts[0], parts[1]);
     sampled.push_back(table.data);
   }
   result.size = combine(result.exact_bytes, sampled);

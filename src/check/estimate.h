@@ -13,9 +13,10 @@
 //     the table's data. Measured (docs/CHECK.md): the Bernoulli part errs
 //     high on compact tables (it loses the neighbourhood that compression
 //     uses), the runs err low on fragmented ones (a real copy interleaves the
-//     parallel scan's pieces). So the estimate is their mean weighted by the
-//     table's live share (runs) and dead share (Bernoulli); its uncertainty
-//     is half their difference plus the file-size granularity scaled alike. The first rows alone
+//     parallel scan's pieces). So the estimate is their mean, its uncertainty
+//     half their difference plus the file-size granularity scaled alike.
+//     (Weighting them by the live share was tried: the runs alone err high on
+//     compact wide tables and low on compact narrow ones.) The first rows alone
 //     (LIMIT) miss the rows that updates appended at a table's end (-20% of the output), and
 //     LIMIT/OFFSET runs overlap under a parallel scan.
 // The file's estimate is the scratch database of step 1 plus every sampled
@@ -56,12 +57,9 @@ struct Sized {
 };
 
 // The estimated data size of a table of `rows` live rows from its two sample
-// parts (a part with no rows is left out), each scaled to `rows`: their mean
-// weighted by the table's live share (rows / row versions, 0..1), the runs
-// getting `live_share` and the Bernoulli sample the rest; the uncertainty is
-// half their difference plus kFileGranularity scaled alike.
-Sized blend_sample(long long rows, const SamplePart& bernoulli, const SamplePart& runs,
-                   double live_share);
+// parts (a part with no rows is left out), each scaled to `rows`: their mean,
+// with half their difference plus kFileGranularity scaled alike as uncertainty.
+Sized blend_sample(long long rows, const SamplePart& bernoulli, const SamplePart& runs);
 
 // The estimated file: the scratch database measured whole (`exact_bytes`)
 // plus every sampled table's data; uncertainties add up, plus one

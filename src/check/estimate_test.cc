@@ -6,29 +6,23 @@
 namespace hyperdefrag::check {
 namespace {
 
-TEST(EstimateArithmetic, BlendsThePartsByTheLiveShare) {
+TEST(EstimateArithmetic, TakesTheMeanOfThePartsScaled) {
   // 1,000,000 rows; parts of 100,000 rows adding 2.2 MB (Bernoulli) and 2.0 MB (runs).
-  const SamplePart bernoulli{100'000, 2'200'000};
-  const SamplePart runs{100'000, 2'000'000};
-  const double step = 10.0 * kFileGranularity;  // the granularity scaled by 10
-  const auto half = blend_sample(1'000'000, bernoulli, runs, 0.5);
-  EXPECT_DOUBLE_EQ(half.bytes, 21'000'000);
-  EXPECT_DOUBLE_EQ(half.uncertainty, 1'000'000 + step);  // half the spread
-  EXPECT_DOUBLE_EQ(blend_sample(1'000'000, bernoulli, runs, 1.0).bytes, 20'000'000)
-      << "a compact table: the runs";
-  EXPECT_DOUBLE_EQ(blend_sample(1'000'000, bernoulli, runs, 0.0).bytes, 22'000'000)
-      << "nothing live but what was sampled: the Bernoulli part";
-  EXPECT_DOUBLE_EQ(blend_sample(1'000'000, bernoulli, runs, 0.4).bytes, 21'200'000);
-  EXPECT_DOUBLE_EQ(blend_sample(1'000'000, bernoulli, runs, 7.0).bytes, 20'000'000)
-      << "a share above 1 counts as 1";
+  const auto sized = blend_sample(1'000'000, {100'000, 2'200'000}, {100'000, 2'000'000});
+  EXPECT_DOUBLE_EQ(sized.bytes, 21'000'000);
+  // Half the spread (1 MB) plus the granularity scaled by 10.
+  EXPECT_DOUBLE_EQ(sized.uncertainty, 1'000'000 + 10.0 * kFileGranularity);
+  EXPECT_DOUBLE_EQ(blend_sample(1'000'000, {50'000, 1'000'000}, {100'000, 2'000'000}).bytes,
+                   20'000'000)
+      << "each part scaled by its own rows";
 }
 
 TEST(EstimateArithmetic, APartWithoutRowsIsLeftOut) {
-  const auto only_runs = blend_sample(400, {0, 0}, {200, 1000}, 0.3);
+  const auto only_runs = blend_sample(400, {0, 0}, {200, 1000});
   EXPECT_DOUBLE_EQ(only_runs.bytes, 2000);
   EXPECT_DOUBLE_EQ(only_runs.uncertainty, 2.0 * kFileGranularity);
-  EXPECT_DOUBLE_EQ(blend_sample(400, {200, 1000}, {0, 0}, 0.3).bytes, 2000);
-  EXPECT_DOUBLE_EQ(blend_sample(10, {0, 0}, {0, 0}, 1).bytes, 0);
+  EXPECT_DOUBLE_EQ(blend_sample(400, {200, 1000}, {0, 0}).bytes, 2000);
+  EXPECT_DOUBLE_EQ(blend_sample(10, {0, 0}, {0, 0}).bytes, 0);
 }
 
 TEST(EstimateArithmetic, CombineAddsSizesAndUncertainties) {
