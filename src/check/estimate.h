@@ -6,7 +6,8 @@
 //     them. Its size after DETACH is exact for those tables.
 //  2. A larger table is sampled, in two scratch databases holding only that
 //     table: one gets a Bernoulli sample of kRowsPerPart rows (TABLESAMPLE
-//     BERNOULLI ... REPEATABLE: the same file gives the same estimate), the
+//     BERNOULLI ... REPEATABLE; the scan is parallel, so two runs can still
+//     differ by about the uncertainty), the
 //     other two runs of kRowsPerPart/2 neighbouring rows (numbered by one
 //     scan, ROW_NUMBER() OVER ()), from a quarter and three quarters into the
 //     table. Each part's growth, scaled by live rows / sampled rows, estimates
