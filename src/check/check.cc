@@ -90,7 +90,6 @@ void count_unreadable(sql::Connection& connection, const std::string& numbered,
 // that fails is searched column by column, and each failing column's values
 // are counted in a numbered copy (copying does not decode them).
 std::vector<Unreadable> find_unreadable(sql::Connection& connection,
-                                        const catalog::Catalog& catalog,
                                         const std::vector<TableCheck>& tables,
                                         const fs::path& scratch_dir) {
   std::vector<Unreadable> found;
@@ -126,7 +125,6 @@ std::vector<Unreadable> find_unreadable(sql::Connection& connection,
       found.push_back(std::move(bad));
     }
   }
-  (void)catalog;
   return found;
 }
 
@@ -230,7 +228,7 @@ FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
   }
   if (options.deep) {
     check.deep = true;
-    check.unreadable = find_unreadable(connection, check.catalog, check.tables, scratch.path());
+    check.unreadable = find_unreadable(connection, check.tables, scratch.path());
   }
   connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kAlias)));
   check.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
