@@ -32,7 +32,7 @@ TEST(UsageDoc, MatchesHelp) {
                                           << (*it)[1].str() << "`; run scripts/update-usage.sh";
     ++blocks;
   }
-  EXPECT_EQ(blocks, 2);
+  EXPECT_EQ(blocks, 3);
 }
 
 TEST(UsageDoc, ListsEveryExitCode) {
@@ -41,7 +41,8 @@ TEST(UsageDoc, ListsEveryExitCode) {
        {ExitCode::ok, ExitCode::internal, ExitCode::usage, ExitCode::bad_input,
         ExitCode::bad_output, ExitCode::engine, ExitCode::copy_failed, ExitCode::verify_failed,
         ExitCode::no_space, ExitCode::busy, ExitCode::some_failed, ExitCode::incompatible_version,
-        ExitCode::interrupted_hup, ExitCode::interrupted_int, ExitCode::interrupted_term}) {
+        ExitCode::unreadable_values, ExitCode::interrupted_hup, ExitCode::interrupted_int,
+        ExitCode::interrupted_term}) {
     const int number = static_cast<int>(code);
     const std::regex row(fmt::format("\n\\| ([0-9]+, )*{}(, [0-9]+)* \\|", number));
     EXPECT_TRUE(std::regex_search(doc, row))

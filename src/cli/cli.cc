@@ -9,11 +9,14 @@
 #include <exception>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <regex>
 #include <string_view>
+#include <thread>
 
 #include "batch/batch.h"
+#include "check/check.h"
 #include "engine/hyper_process.h"
 #include "engine/locate.h"
 #include "inspect/inspect.h"
@@ -48,6 +51,7 @@ constexpr const char* kExitCodes =
     "  10   several files were given and at least one failed (see the summary)\n"
     "  11   --target-version cannot hold the data (NUMERIC above 18 digits needs 3,\n"
     "       REAL needs 4)\n"
+    "  12   check --deep found values the engine cannot read\n"
     "  129, 130, 143  interrupted by SIGHUP, SIGINT or SIGTERM";
 
 std::string version_text() {
@@ -232,9 +236,9 @@ int run_defrag(int argc, char** argv) {
                        rejected.exit_code,
                        rejected.error});
     }
-    std::vector<report::FileResult> outcomes;
+    std::vector<batch::FileResult> outcomes;
     for (const auto& item : items) {
-      report::FileResult outcome;
+      batch::FileResult outcome;
       outcome.exit_code = item.exit_code;
       outcomes.push_back(outcome);
     }
@@ -262,7 +266,7 @@ int run_defrag(int argc, char** argv) {
     if (progress) progress->table_done(slot, table);
     console.line(report::table_line(table));
   };
-  observer.on_file_done = [&](std::size_t slot, const report::FileResult& result) {
+  observer.on_file_done = [&](std::size_t slot, const batch::FileResult& result) {
     if (progress) progress->file_done(slot);
     if (result.hyper) {
       for (const auto& removed : result.hyper->removed_temporaries) {
@@ -280,7 +284,7 @@ int run_defrag(int argc, char** argv) {
     console.detail(fmt::format("{:8.3f} s  {}", seconds, statement));
   };
 
-  std::vector<report::FileResult> results;
+  std::vector<batch::FileResult> results;
   try {
     results = batch::run(plan.jobs, s.batch, observer);
   } catch (const std::exception& error) {
@@ -335,10 +339,10 @@ int run_inspect(int argc, char** argv) {
     }
     return *engine;
   };
-  std::vector<report::FileResult> outcomes;
+  std::vector<batch::FileResult> outcomes;
   bool first = true;
   for (const auto& file : files) {
-    report::FileResult outcome;
+    batch::FileResult outcome;
     try {
       std::vector<inspect::FileInfo> infos;
       if (input_kind(file) == InputKind::package) {
@@ -375,11 +379,211 @@ int run_inspect(int argc, char** argv) {
   return batch::exit_code(outcomes);
 }
 
+// One input of `check`: a .hyper file, or each extract of a package.
+struct CheckOutcome {
+  batch::FileResult result;  // exit code and error; the input
+  std::vector<check::FileCheck> checks;
+};
+
+CheckOutcome check_one(engine::HyperProcess& engine, const batch::Job& job,
+                       const check::CheckOptions& options) {
+  CheckOutcome outcome;
+  outcome.result.input = job.input;
+  outcome.result.package = job.package;
+  try {
+    if (job.package) {
+      package::Unpacked unpacked(job.input);
+      for (const auto& extract : unpacked.extracts()) {
+        auto checked = check::check_file(engine, extract.path, options);
+        checked.path = job.input;
+        checked.entry = extract.entry;
+        outcome.checks.push_back(std::move(checked));
+      }
+    } else {
+      outcome.checks.push_back(check::check_file(engine, job.input, options));
+    }
+    for (const auto& checked : outcome.checks) {
+      if (!checked.unreadable.empty()) {
+        outcome.result.exit_code = static_cast<int>(ExitCode::unreadable_values);
+      }
+    }
+  } catch (const Error& error) {
+    outcome.result.exit_code = static_cast<int>(error.code());
+    outcome.result.error = one_line(error.what());
+  } catch (const std::exception& error) {
+    outcome.result.exit_code = static_cast<int>(ExitCode::internal);
+    outcome.result.error =
+        one_line(fmt::format("{}: {}", job.input.string(), error.what()));
+  }
+  if (!outcome.result.error.empty() &&
+      outcome.result.error.find(job.input.string()) == std::string::npos) {
+    outcome.result.error = fmt::format("{}: {}", job.input.string(), outcome.result.error);
+  }
+  return outcome;
+}
+
+int run_check(int argc, char** argv) {
+  CLI::App app;
+  app.name("hyperdefrag check");
+  app.description(
+      "hyperdefrag check: how much compacting Hyper files would give back, without\n"
+      "changing them: size, format version and the Tableau releases that open it,\n"
+      "schemas, tables, live rows and the row versions the engine stores, and the\n"
+      "estimated size after compaction with its uncertainty (docs/CHECK.md). A\n"
+      "packaged workbook or data source (.twbx, .tdsx) shows each extract inside it.\n");
+  batch::BatchOptions inputs;
+  bool json = false;
+  bool verbose = false;
+  bool quiet = false;
+  std::string report_file;
+  std::string hyperd;
+  check::CheckOptions options;
+  app.add_option("input", inputs.inputs,
+                 "the .hyper, .twbx or .tdsx files to check; glob patterns and, with -r,\n"
+                 "directories are expanded")
+      ->required();
+  app.add_flag("-r,--recursive", inputs.recursive,
+               "walk directories for .hyper, .twbx and .tdsx files");
+  app.add_option("-j,--jobs", inputs.jobs, "check this many files at once (default 1)")
+      ->check(CLI::Range(1, 64));
+  app.add_flag("--deep", options.deep,
+               "also decode every value of every column through the engine and report\n"
+               "the values it cannot read (exit code 12 if any)");
+  app.add_flag("--json", json, "print the report as one JSON document instead of text");
+  app.add_option("--report", report_file, "also write the JSON report to this file");
+  app.add_flag("-v,--verbose", verbose, "also print a line per table");
+  app.add_flag("-q,--quiet", quiet, "print only errors");
+  app.add_option("--hyperd", hyperd, "the hyperd binary to use");
+  app.footer(
+      fmt::format("Examples:\n"
+                  "  hyperdefrag check Oldfile.hyper\n"
+                  "  hyperdefrag check -r -j 2 --json /data/extracts > check.json\n"
+                  "  hyperdefrag check --deep Sales.twbx\n\n{}",
+                  kExitCodes));
+  if (const auto code = parse(app, argc, argv)) return *code;
+  if (quiet && verbose) {
+    fmt::print(stderr, "hyperdefrag: --quiet and --verbose exclude each other (see --help)\n");
+    return static_cast<int>(ExitCode::usage);
+  }
+  report::Console console(quiet ? report::Verbosity::quiet : report::Verbosity::normal, !json);
+  const auto started = std::chrono::steady_clock::now();
+  batch::Plan plan;
+  try {
+    plan = batch::plan(inputs);
+  } catch (const Error& error) {
+    console.error(fmt::format("hyperdefrag: {} (see --help)", error.what()));
+    return static_cast<int>(error.code());
+  }
+  std::unique_ptr<std::ofstream> report_out;
+  if (!report_file.empty()) {
+    report_out = std::make_unique<std::ofstream>(report_file, std::ios::trunc);
+    if (!*report_out) {
+      console.error(fmt::format("hyperdefrag: {}: cannot write the report: {}", report_file,
+                                std::strerror(errno)));
+      return static_cast<int>(ExitCode::bad_output);
+    }
+  }
+
+  std::vector<CheckOutcome> outcomes(plan.jobs.size());
+  std::unique_ptr<engine::HyperProcess> engine;
+  if (!plan.jobs.empty()) {
+    try {
+      const auto location =
+          engine::locate_hyperd(hyperd.empty() ? std::nullopt : std::optional<fs::path>(hyperd));
+      engine = std::make_unique<engine::HyperProcess>(
+          engine::EngineOptions{location.path, {}, std::chrono::seconds(60)});
+    } catch (const Error& error) {
+      console.error(fmt::format("hyperdefrag: {}", error.what()));
+      return static_cast<int>(error.code());
+    }
+  }
+  std::mutex mutex;
+  std::size_t next = 0;
+  bool first_block = true;
+  const auto worker = [&] {
+    for (;;) {
+      std::size_t index = 0;
+      {
+        std::lock_guard lock(mutex);
+        if (next >= plan.jobs.size() || sql::interrupted() != 0) return;
+        index = next++;
+      }
+      auto outcome = check_one(*engine, plan.jobs[index], options);
+      std::lock_guard lock(mutex);
+      if (!outcome.result.error.empty()) console.error("hyperdefrag: " + outcome.result.error);
+      for (const auto& checked : outcome.checks) {
+        if (!first_block) console.line("");
+        first_block = false;
+        for (const auto& line : check::human_lines(checked, verbose)) console.line(line);
+      }
+      outcomes[index] = std::move(outcome);
+    }
+  };
+  const std::size_t workers =
+      std::min<std::size_t>(static_cast<std::size_t>(inputs.jobs), plan.jobs.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < workers; ++i) threads.emplace_back(worker);
+  worker();
+  for (auto& thread : threads) thread.join();
+
+  std::vector<batch::FileResult> results;
+  bool unreadable = false;
+  for (const auto& outcome : outcomes) {
+    unreadable =
+        unreadable || outcome.result.exit_code == static_cast<int>(ExitCode::unreadable_values);
+    results.push_back(outcome.result);
+    if (results.back().exit_code == static_cast<int>(ExitCode::unreadable_values)) {
+      results.back().exit_code = 0;
+    }
+  }
+  for (const auto& rejected : plan.rejected) {
+    console.error("hyperdefrag: " + rejected.error);
+    results.push_back(rejected);
+  }
+  int code = batch::exit_code(results);
+  if (code == 0 && unreadable) code = static_cast<int>(ExitCode::unreadable_values);
+
+  auto files = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const auto& outcome = outcomes[i];
+    nlohmann::ordered_json entry = {
+        {"input", plan.jobs[i].input.string()},
+        {"kind", plan.jobs[i].package ? "package" : "hyper"},
+        {"ok", outcome.result.error.empty()},
+        {"exit_code", outcome.result.exit_code},
+        {"error", outcome.result.error.empty() ? nlohmann::ordered_json(nullptr)
+                                               : nlohmann::ordered_json(outcome.result.error)}};
+    auto extracts = nlohmann::ordered_json::array();
+    for (const auto& checked : outcome.checks) extracts.push_back(check::to_json(checked));
+    entry["checks"] = std::move(extracts);
+    files.push_back(std::move(entry));
+  }
+  for (const auto& rejected : plan.rejected) {
+    files.push_back({{"input", rejected.input.string()},
+                     {"kind", "hyper"},
+                     {"ok", false},
+                     {"exit_code", rejected.exit_code},
+                     {"error", rejected.error},
+                     {"checks", nlohmann::ordered_json::array()}});
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const nlohmann::ordered_json document = {{"hyperdefrag_check", check::kCheckSchemaVersion},
+                                           {"tool_version", HYPERDEFRAG_VERSION},
+                                           {"exit_code", code},
+                                           {"seconds", seconds},
+                                           {"files", std::move(files)}};
+  if (json) console.data(document.dump(2) + "\n");
+  if (report_out) *report_out << document.dump(2) << "\n";
+  return code;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
   sql::install_signal_handlers();
   if (argc > 1 && std::string_view(argv[1]) == "inspect") return run_inspect(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "check") return run_check(argc - 1, argv + 1);
   return run_defrag(argc, argv);
 }
 

@@ -31,6 +31,27 @@ std::string quoted_list(const std::vector<std::string>& names) {
   return out;
 }
 
+// A description on one line: line breaks and tabs shown as \n, \r and \t.
+std::string one_line_description(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    switch (c) {
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 // One column, human: name, type, nullability, then what else it has.
 std::string describe_column(const catalog::Column& column) {
   std::string text = fmt::format("{} {} {}", sql::quote_identifier(column.name), column.type,
@@ -38,7 +59,9 @@ std::string describe_column(const catalog::Column& column) {
   if (column.collation)
     text += fmt::format(" COLLATE {}", sql::quote_identifier(*column.collation));
   if (column.default_expression) text += fmt::format(" DEFAULT {}", *column.default_expression);
-  if (column.description) text += fmt::format(" -- {}", *column.description);
+  if (column.description) {
+    text += fmt::format(" -- {}", one_line_description(*column.description));
+  }
   return text;
 }
 

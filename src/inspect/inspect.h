@@ -36,7 +36,8 @@ struct FileInfo {
 // writing, engine (5) when the engine is lost or out of resources.
 FileInfo inspect_file(engine::HyperProcess& engine, const std::filesystem::path& path);
 
-// The compact human layout (lines without line breaks).
+// The compact human layout (lines without line breaks: a column description's
+// line breaks and tabs are shown as \n, \r and \t; the JSON keeps them as they are).
 std::vector<std::string> human_lines(const FileInfo& info);
 
 // One JSON document for the file.

@@ -23,6 +23,7 @@ enum class ExitCode : int {
   busy = 9,                   // another program (or hyperdefrag run) has the file open
   some_failed = 10,           // several files were given and at least one failed
   incompatible_version = 11,  // the asked-for format version cannot hold the data
+  unreadable_values = 12,     // check --deep: the engine cannot read some values
   interrupted_hup = 129,
   interrupted_int = 130,
   interrupted_term = 143,

@@ -1,0 +1,349 @@
+#include "check/check.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <map>
+#include <utility>
+
+#include "check/tableau_releases.h"
+#include "util/text.h"
+#include "sql/quote.h"
+#include "util/error.h"
+#include "util/files.h"
+#include "util/hyper_file.h"
+#include "util/private_dir.h"
+
+namespace hyperdefrag::check {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kAlias = "checked";
+constexpr const char* kValuesAlias = "check_values";
+
+[[noreturn]] void bad_input(const fs::path& path, const std::string& cause) {
+  throw Error(ExitCode::bad_input, fmt::format("{}: {}", path.string(), cause));
+}
+
+// pg_class.reltuples of every user table, by (schema, table).
+std::map<std::pair<std::string, std::string>, long long> row_versions_by_table(
+    sql::Connection& connection, const std::string& alias) {
+  const auto quoted = sql::quote_identifier(alias);
+  const auto result = connection.exec(fmt::format(
+      "SELECT n.nspname, c.relname, c.reltuples FROM {0}.pg_catalog.pg_class c "
+      "JOIN {0}.pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'",
+      quoted));
+  std::map<std::pair<std::string, std::string>, long long> versions;
+  for (int row = 0; row < result.rows(); ++row) {
+    versions[{std::string(result.value(row, 0)), std::string(result.value(row, 1))}] =
+        std::llround(std::stod(std::string(result.value(row, 2))));
+  }
+  return versions;
+}
+
+// An expression that makes the engine decode a column's every value as a
+// query reading it would: its text form (geography values are checked
+// against their checksum only when decoded).
+std::string decode(const std::string& column) {
+  return fmt::format("CAST({} AS TEXT)", sql::quote_identifier(column));
+}
+
+// Whether every value of `columns` in `source` (rows filtered by `where`) decodes;
+// the engine's message when not.
+std::optional<std::string> decode_failure(sql::Connection& connection, const std::string& source,
+                                          const std::vector<std::string>& columns,
+                                          const std::string& where) {
+  std::string select;
+  for (const auto& column : columns) {
+    if (!select.empty()) select += ", ";
+    select += fmt::format("SUM(LENGTH({}))", decode(column));
+  }
+  try {
+    connection.exec(fmt::format("SELECT {} FROM {}{}", select, source, where));
+  } catch (const sql::SqlError& error) {
+    if (error.sqlstate().rfind("08", 0) == 0) throw;  // the connection broke
+    return error.engine_message();
+  }
+  return std::nullopt;
+}
+
+// Counts the rows of `column` in the numbered scratch copy whose values do
+// not decode, by halving row ranges that fail; stops at kMaxCountedUnreadable.
+void count_unreadable(sql::Connection& connection, const std::string& numbered,
+                      const std::string& column, long long first, long long last,
+                      long long& count) {
+  if (count >= kMaxCountedUnreadable || first > last) return;
+  const auto failure =
+      decode_failure(connection, numbered, {column},
+                     fmt::format(" WHERE \"check_row\" BETWEEN {} AND {}", first, last));
+  if (!failure) return;
+  if (first == last) {
+    ++count;
+    return;
+  }
+  const long long middle = first + (last - first) / 2;
+  count_unreadable(connection, numbered, column, first, middle, count);
+  count_unreadable(connection, numbered, column, middle + 1, last, count);
+}
+
+// --deep: decodes every value of every column, a table at a time; a table
+// that fails is searched column by column, and each failing column's values
+// are counted in a numbered copy (copying does not decode them).
+std::vector<Unreadable> find_unreadable(sql::Connection& connection,
+                                        const std::vector<TableCheck>& tables,
+                                        const fs::path& scratch_dir) {
+  std::vector<Unreadable> found;
+  for (const auto& checked : tables) {
+    const auto& table = checked.table;
+    if (table.columns.empty() || checked.rows == 0) continue;
+    const auto source = sql::quote_qualified({kAlias, table.schema, table.name});
+    std::vector<std::string> names;
+    for (const auto& column : table.columns) names.push_back(column.name);
+    if (!decode_failure(connection, source, names, "")) continue;
+    for (const auto& name : names) {
+      const auto message = decode_failure(connection, source, {name}, "");
+      if (!message) continue;
+      Unreadable bad{table.schema, table.name, name, 0, false, *message};
+      const auto copy = scratch_dir / "values.hyper";
+      connection.exec(fmt::format("CREATE DATABASE {}", sql::quote_identifier(copy.string())));
+      connection.exec(fmt::format("ATTACH DATABASE {} AS {}", sql::quote_identifier(copy.string()),
+                                  sql::quote_identifier(kValuesAlias)));
+      const auto numbered = sql::quote_qualified({kValuesAlias, "public", "numbered"});
+      const auto& column = *std::find_if(table.columns.begin(), table.columns.end(),
+                                         [&](const auto& c) { return c.name == name; });
+      connection.exec(fmt::format("CREATE TABLE {} (\"check_row\" BIGINT NOT NULL, {} {})",
+                                  numbered, sql::quote_identifier(name), column.type));
+      connection.exec(fmt::format("INSERT INTO {} SELECT ROW_NUMBER() OVER (), {} FROM {}",
+                                  numbered, sql::quote_identifier(name), source));
+      const long long rows =
+          connection.exec(fmt::format("SELECT COUNT(*) FROM {}", numbered)).integer(0, 0);
+      count_unreadable(connection, numbered, name, 1, rows, bad.count);
+      bad.at_least = bad.count >= kMaxCountedUnreadable;
+      connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kValuesAlias)));
+      std::error_code ignored;
+      fs::remove(copy, ignored);
+      found.push_back(std::move(bad));
+    }
+  }
+  return found;
+}
+
+std::string percent(double value) { return fmt::format("{:.1f}%", value); }
+
+std::string signed_size(double bytes) {
+  const auto magnitude = static_cast<std::uintmax_t>(std::llround(std::abs(bytes)));
+  return fmt::format("{}{} bytes ({})", bytes < 0 ? "-" : "", with_commas(magnitude),
+                     human_size(magnitude));
+}
+
+std::string estimate_line(const FileCheck& check, const FileEstimate& estimate,
+                          const std::string& label) {
+  const double size = estimate.size.bytes;
+  const double margin = estimate.size.uncertainty;
+  return fmt::format("  {}: {} bytes ({}) +/- {}, saving {} ({}), method sample", label,
+                     with_commas(static_cast<std::uintmax_t>(std::llround(size))),
+                     human_size(static_cast<std::uintmax_t>(std::llround(size))),
+                     human_size(static_cast<std::uintmax_t>(std::llround(margin))),
+                     signed_size(saving_bytes(check.size, size)),
+                     percent(saving_percent(check.size, size)));
+}
+
+nlohmann::ordered_json releases_json(int version) {
+  auto releases = nlohmann::ordered_json::array();
+  for (const auto& release : oldest_releases_opening(version)) {
+    releases.push_back(release_name(release));
+  }
+  return {{"description", describe_releases_opening(version)},
+          {"oldest_releases", std::move(releases)}};
+}
+
+nlohmann::ordered_json estimate_json(const FileCheck& check, const FileEstimate& estimate) {
+  std::size_t sampled = 0;
+  for (const auto& table : estimate.tables) sampled += table.sampled ? 1 : 0;
+  return {{"format_version", estimate.version},
+          {"method", "sample"},
+          {"size", std::llround(estimate.size.bytes)},
+          {"uncertainty", std::llround(estimate.size.uncertainty)},
+          {"saving", std::llround(saving_bytes(check.size, estimate.size.bytes))},
+          {"saving_percent", saving_percent(check.size, estimate.size.bytes)},
+          {"tables_copied_whole", estimate.tables.size() - sampled},
+          {"tables_sampled", sampled},
+          {"seconds", estimate.seconds},
+          {"opened_by", releases_json(estimate.version)}};
+}
+
+}  // namespace
+
+long long FileCheck::rows() const {
+  long long total = 0;
+  for (const auto& table : tables) total += table.rows;
+  return total;
+}
+
+long long FileCheck::row_versions() const {
+  long long total = 0;
+  for (const auto& table : tables) total += table.row_versions;
+  return total;
+}
+
+FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
+                     const CheckOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  FileCheck check;
+  check.path = fs::absolute(path).lexically_normal();
+  check_hyper_file(check.path);
+  check.size = hyperdefrag::file_size(check.path);
+  sql::Connection connection(engine.endpoint());
+  try {
+    connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
+                                sql::quote_identifier(check.path.string()),
+                                sql::quote_identifier(kAlias)));
+  } catch (const sql::SqlError& error) {
+    bad_input(check.path,
+              fmt::format("cannot be opened as a Hyper database: {}", error.engine_message()));
+  }
+  check.catalog = catalog::read_catalog(connection, kAlias, check.path.string());
+  const auto versions = row_versions_by_table(connection, kAlias);
+  std::vector<long long> rows;
+  std::vector<long long> row_versions;
+  for (const auto& table : check.catalog.tables) {
+    TableCheck checked{table, catalog::count_rows(connection, kAlias, table), 0};
+    if (const auto it = versions.find({table.schema, table.name}); it != versions.end()) {
+      checked.row_versions = it->second;
+    }
+    rows.push_back(checked.rows);
+    row_versions.push_back(checked.row_versions);
+    check.tables.push_back(std::move(checked));
+  }
+  PrivateDir scratch(temp_base(), "hyperdefrag-check-");
+  check.estimate = estimate_compacted(connection, kAlias, check.catalog, rows, row_versions,
+                                      check.catalog.format_version, scratch.path());
+  check.estimate.size = cap_at_input(check.estimate.size, check.size);
+  if (check.catalog.format_version == 0) {
+    check.as_version_2 = estimate_compacted(connection, kAlias, check.catalog, rows, row_versions,
+                                            2, scratch.path());
+  }
+  if (check.as_version_2) {
+    check.as_version_2->size = cap_at_input(check.as_version_2->size, check.size);
+  }
+  if (options.deep) {
+    check.deep = true;
+    check.unreadable = find_unreadable(connection, check.tables, scratch.path());
+  }
+  connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kAlias)));
+  check.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return check;
+}
+
+std::vector<std::string> human_lines(const FileCheck& check, bool verbose) {
+  std::vector<std::string> lines;
+  const std::string name = check.entry.empty()
+                               ? check.path.string()
+                               : fmt::format("{} [{}]", check.path.string(), check.entry);
+  const int version = check.catalog.format_version;
+  lines.push_back(fmt::format("{}: {} bytes ({})", name, with_commas(check.size),
+                              human_size(check.size)));
+  lines.push_back(fmt::format("  format version {}, opened by {}", version,
+                              describe_releases_opening(version)));
+  const long long rows = check.rows();
+  const long long versions = check.row_versions();
+  lines.push_back(fmt::format(
+      "  {} schemas, {} tables, {} live rows of {} row versions stored ({} live)",
+      check.catalog.schemas.size(), check.tables.size(),
+      with_commas(static_cast<std::uintmax_t>(rows)),
+      with_commas(static_cast<std::uintmax_t>(versions)),
+      percent(versions > 0 ? 100.0 * static_cast<double>(rows) / static_cast<double>(versions)
+                           : 100.0)));
+  lines.push_back(estimate_line(check, check.estimate, "compacted"));
+  if (check.as_version_2) {
+    lines.push_back(estimate_line(check, *check.as_version_2, "compacted as version 2"));
+    lines.push_back(fmt::format(
+        "  (version 0 cannot compress blocks with deleted rows; version 2 is opened by {}; "
+        "write it with --target-version 2)",
+        describe_releases_opening(2)));
+  }
+  if (verbose) {
+    for (std::size_t i = 0; i < check.tables.size(); ++i) {
+      const auto& table = check.tables[i];
+      const auto& estimate = check.estimate.tables[i];
+      const std::string how =
+          estimate.sampled
+              ? fmt::format(
+                    "sampled {} rows, data about {} +/- {}",
+                    with_commas(static_cast<std::uintmax_t>(estimate.sampled_rows)),
+                    human_size(static_cast<std::uintmax_t>(std::llround(estimate.data.bytes))),
+                    human_size(
+                        static_cast<std::uintmax_t>(std::llround(estimate.data.uncertainty))))
+              : "copied whole into the scratch database";
+      lines.push_back(
+          fmt::format("    table {}: {} live rows of {} row versions ({} live), {}",
+                      sql::quote_qualified({table.table.schema, table.table.name}),
+                      with_commas(static_cast<std::uintmax_t>(table.rows)),
+                      with_commas(static_cast<std::uintmax_t>(table.row_versions)),
+                      percent(table.row_versions > 0 ? 100.0 * static_cast<double>(table.rows) /
+                                                           static_cast<double>(table.row_versions)
+                                                     : 100.0),
+                      how));
+    }
+  }
+  if (check.deep) {
+    if (check.unreadable.empty()) {
+      lines.push_back("  deep: every value of every column decoded");
+    }
+    for (const auto& bad : check.unreadable) {
+      lines.push_back(fmt::format(
+          "  deep: column {} of table {}: {}{} unreadable values: {}",
+          sql::quote_identifier(bad.column), sql::quote_qualified({bad.schema, bad.table}),
+          bad.at_least ? "at least " : "", bad.count, one_line(bad.first_message)));
+    }
+  }
+  return lines;
+}
+
+nlohmann::ordered_json to_json(const FileCheck& check) {
+  auto tables = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < check.tables.size(); ++i) {
+    const auto& table = check.tables[i];
+    const auto& estimate = check.estimate.tables[i];
+    nlohmann::ordered_json json = {
+        {"schema", table.table.schema}, {"name", table.table.name},
+        {"rows", table.rows},           {"row_versions", table.row_versions},
+        {"sampled", estimate.sampled},  {"sampled_rows", estimate.sampled_rows}};
+    if (estimate.sampled) {
+      json["data_size"] = std::llround(estimate.data.bytes);
+      json["data_uncertainty"] = std::llround(estimate.data.uncertainty);
+    }
+    tables.push_back(std::move(json));
+  }
+  nlohmann::ordered_json json = {{"file", check.path.string()}};
+  if (!check.entry.empty()) json["entry"] = check.entry;
+  json["size"] = check.size;
+  json["format_version"] = check.catalog.format_version;
+  json["opened_by"] = releases_json(check.catalog.format_version);
+  json["schemas"] = check.catalog.schemas.size();
+  json["tables"] = check.tables.size();
+  json["rows"] = check.rows();
+  json["row_versions"] = check.row_versions();
+  json["estimate"] = estimate_json(check, check.estimate);
+  json["estimate_as_version_2"] =
+      check.as_version_2 ? estimate_json(check, *check.as_version_2) : nlohmann::ordered_json();
+  json["table_details"] = std::move(tables);
+  if (check.deep) {
+    auto unreadable = nlohmann::ordered_json::array();
+    for (const auto& bad : check.unreadable) {
+      unreadable.push_back({{"schema", bad.schema},
+                            {"table", bad.table},
+                            {"column", bad.column},
+                            {"count", bad.count},
+                            {"at_least", bad.at_least},
+                            {"first_message", bad.first_message}});
+    }
+    json["unreadable"] = std::move(unreadable);
+  } else {
+    json["unreadable"] = nullptr;
+  }
+  json["seconds"] = check.seconds;
+  return json;
+}
+
+}  // namespace hyperdefrag::check

@@ -1,0 +1,89 @@
+// The Tableau release table: no engine needed.
+#include "check/tableau_releases.h"
+
+#include <gtest/gtest.h>
+
+namespace hyperdefrag::check {
+namespace {
+
+Release desktop(int year, int quarter, int patch) {
+  return {Product::desktop, year, quarter, patch};
+}
+
+TEST(TableauReleases, VersionZeroOpensEverywhere) {
+  EXPECT_TRUE(opens(desktop(2018, 1, 0), 0));
+  EXPECT_EQ(newest_version_opened_by(desktop(2018, 1, 0)), 0);
+  EXPECT_TRUE(oldest_releases_opening(0).empty());
+  EXPECT_EQ(describe_releases_opening(0), "every Tableau release");
+}
+
+TEST(TableauReleases, PatchLevelDecidesWithinANamedBranch) {
+  // Version 2: "2020.4.15, 2021.1.12, ... 2022.1.2 and newer".
+  EXPECT_FALSE(opens(desktop(2020, 4, 14), 2));
+  EXPECT_TRUE(opens(desktop(2020, 4, 15), 2));
+  EXPECT_FALSE(opens(desktop(2021, 3, 7), 2));
+  EXPECT_TRUE(opens(desktop(2021, 3, 8), 2));
+  EXPECT_FALSE(opens(desktop(2020, 3, 99), 2)) << "2020.3 is before every named branch";
+  EXPECT_TRUE(opens(desktop(2023, 2, 0), 2)) << "a branch after the last named one";
+}
+
+TEST(TableauReleases, NewestVersionOpenedByARelease) {
+  EXPECT_EQ(newest_version_opened_by(desktop(2019, 2, 9)), 0);
+  EXPECT_EQ(newest_version_opened_by(desktop(2019, 2, 10)), 1);
+  EXPECT_EQ(newest_version_opened_by(desktop(2021, 4, 4)), 2);
+  EXPECT_EQ(newest_version_opened_by(desktop(2022, 4, 0)), 2);
+  EXPECT_EQ(newest_version_opened_by(desktop(2022, 4, 1)), 3);
+  // Server gets version 3 only from 2023.1; Desktop from 2022.4.1.
+  EXPECT_EQ(newest_version_opened_by({Product::server, 2022, 4, 5}), 2);
+  EXPECT_EQ(newest_version_opened_by({Product::server, 2023, 1, 0}), 3);
+  EXPECT_EQ(newest_version_opened_by(desktop(2024, 3, 0)), 4);
+  EXPECT_EQ(newest_version_opened_by({Product::prep, 2022, 2, 9}), 1);
+  EXPECT_EQ(newest_version_opened_by({Product::prep, 2022, 3, 0}), 2);
+}
+
+TEST(TableauReleases, OldestReleasesOpeningVersionTwo) {
+  const auto releases = oldest_releases_opening(2);
+  EXPECT_EQ(releases.size(), 13u);  // six branches each for Desktop and Server, one for Prep
+  EXPECT_NE(std::find(releases.begin(), releases.end(), desktop(2020, 4, 15)), releases.end());
+  EXPECT_NE(std::find(releases.begin(), releases.end(), Release{Product::prep, 2022, 3, 0}),
+            releases.end());
+  EXPECT_EQ(describe_releases_opening(2),
+            "Tableau Desktop/Server 2020.4.15, 2021.1.12, 2021.2.9, 2021.3.8, 2021.4.4, 2022.1.2 "
+            "and newer; Prep 2022.3 and newer");
+  EXPECT_EQ(describe_releases_opening(3),
+            "Tableau Desktop 2022.4.1 and newer, Server 2023.1 and newer; Prep 2022.4.1 and newer");
+}
+
+TEST(TableauReleases, EveryOldestReleaseOpensItsVersionAndNoEarlierPatchDoes) {
+  for (int version = 1; version <= kNewestKnownVersion; ++version) {
+    for (const auto& release : oldest_releases_opening(version)) {
+      EXPECT_TRUE(opens(release, version)) << release_name(release);
+      if (release.patch > 0) {
+        auto before = release;
+        --before.patch;
+        EXPECT_FALSE(opens(before, version)) << release_name(before);
+      }
+    }
+  }
+}
+
+TEST(TableauReleases, UnknownVersionsAreNotClaimed) {
+  EXPECT_FALSE(opens(desktop(2030, 1, 0), kNewestKnownVersion + 1));
+  EXPECT_TRUE(oldest_releases_opening(kNewestKnownVersion + 1).empty());
+  EXPECT_EQ(describe_releases_opening(kNewestKnownVersion + 1), "unknown to this hyperdefrag");
+}
+
+TEST(TableauReleases, ParsesReleaseNames) {
+  EXPECT_EQ(parse_release("2021.4.4"), desktop(2021, 4, 4));
+  EXPECT_EQ(parse_release("Server 2023.1"), (Release{Product::server, 2023, 1, 0}));
+  EXPECT_EQ(parse_release("prep 2022.3"), (Release{Product::prep, 2022, 3, 0}));
+  EXPECT_EQ(parse_release(release_name(desktop(2020, 4, 15))), desktop(2020, 4, 15));
+  EXPECT_FALSE(parse_release("2021"));
+  EXPECT_FALSE(parse_release("2021.5.1")) << "a quarter is 1 to 4";
+  EXPECT_FALSE(parse_release("Excel 2021.1"));
+  EXPECT_FALSE(parse_release("2021.1.x"));
+  EXPECT_FALSE(parse_release(""));
+}
+
+}  // namespace
+}  // namespace hyperdefrag::check
