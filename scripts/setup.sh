@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything hyperdefrag needs on a fresh Debian machine and builds it:
 #   1. Debian packages (compiler, CMake, libpq, CLI11, fmt, nlohmann-json, libzip, GoogleTest,
-#      ISA-L for the tests' CRC-32C);
+#      ISA-L for the tests' CRC-32C, help2man for the man page);
 #   2. the pinned Hyper engine (engine-requirements.txt) into ./.venv;
 #   3. the build, in ./build.
 # Safe to run again: each step skips what is already in place.
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake make pkg-config libpq-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-          libgtest-dev libzip-dev libisal-dev python3 python3-venv)
+          libgtest-dev libzip-dev libisal-dev python3 python3-venv help2man)
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
