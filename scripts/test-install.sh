@@ -110,8 +110,8 @@ cli = json.loads(subprocess.run([command, "--json", "-o", "Cli.hyper", "In.hyper
                                 check=True, capture_output=True, text=True).stdout)
 assert list(cli) == list(report), (list(cli), list(report))
 assert list(cli["files"][0]) == list(file), (list(cli["files"][0]), list(file))
-assert [t["name"] for t in cli["files"][0]["hyper"]["tables"]] == \
-    [t["name"] for t in file["hyper"]["tables"]]
+assert [t["table"] for t in cli["files"][0]["hyper"]["tables"]] == \
+    [t["table"] for t in file["hyper"]["tables"]]
 # An existing output: exit code 4, the message names it, nothing changes.
 before = os.path.getmtime("Out.hyper")
 try:
@@ -228,9 +228,10 @@ check "cpack makes a .deb that declares its Debian dependencies" declares_depend
 if [ "$(id -u)" -eq 0 ] && [ -n "$deb" ] && ! dpkg-query -W hyperdefrag > /dev/null 2>&1; then
   deb_installs() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$root/$deb" &&
-      (cd "$outside" && env -u HYPERD_PATH hyperdefrag --version) &&
-      test "$(command -v hyperdefrag)" = /usr/bin/hyperdefrag &&
-      test -f /usr/share/bash-completion/completions/hyperdefrag
+      dpkg -L hyperdefrag | grep -qx /usr/bin/hyperdefrag &&
+      (cd "$outside" && env -u HYPERD_PATH /usr/bin/hyperdefrag --version) &&
+      test -f /usr/share/bash-completion/completions/hyperdefrag &&
+      MANWIDTH=100 man hyperdefrag 2> /dev/null | grep -q -- "--in-place"
   }
   check "apt-get install ./hyperdefrag_*.deb, then hyperdefrag --version" deb_installs
   check "apt-get remove hyperdefrag removes it" \

@@ -2,7 +2,7 @@
 // one file as the command does for one input, and returns its exit code, the
 // one-line error (empty on success) and the JSON report of `--json` (empty
 // when the options were refused before any file was looked at). Python's
-// hyperdefrag.defragment() (__init__.py) wraps it; callers use that.
+// hyperdefrag.defragment() (python/hyperdefrag/__init__.py) wraps it; callers use that.
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
