@@ -64,7 +64,7 @@ check "pyproject.toml depends on engine-requirements.txt's $(grep -E '^tableauhy
 # --- 2. pip install . ---------------------------------------------------------------
 venv="$tmp/venv"
 python3 -m venv "$venv"
-echo "test-install: pip install . (builds the C++ tool and module; reuses build/<wheel tag>)"
+echo "test-install: pip install . (compiles the C++ tool and module in build/<wheel tag>)"
 pip_started=$SECONDS
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check . > "$tmp/pip.log" 2>&1 ||
   { cat "$tmp/pip.log" >&2; echo "test-install: pip install . failed" >&2; exit 1; }
@@ -120,11 +120,12 @@ except hyperdefrag.HyperdefragError as error:
     assert error.exit_code == 4, error
     assert os.path.abspath("Out.hyper") in error.message and "exists" in error.message, error
     assert error.report["files"][0]["exit_code"] == 4, error.report
+    caught = error
 else:
     raise AssertionError("no exception for an existing output")
 assert os.path.getmtime("Out.hyper") == before
 assert filecmp.cmp("In.hyper", fixture, shallow=False)
-print("defragment() ->", json.dumps(file["hyper"]["tables"][:1]), "; then", repr(error))
+print("defragment() ->", json.dumps(file["hyper"]["tables"][:1]), "; then", repr(caught))
 PY
 }
 check "hyperdefrag.defragment() compacts, returns the --json report, raises exit code 4" \
