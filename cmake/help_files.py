@@ -256,9 +256,10 @@ def fish_script(main, subs):
     out = [
         "# fish completion for hyperdefrag; made from its --help by cmake/help_files.py",
         "",
-        "function __hyperdefrag_subcommand",
+        "# Whether the command line's first word after hyperdefrag is one of the arguments.",
+        "function __hyperdefrag_in",
         "    set -l words (commandline -opc)",
-        "    test (count $words) -ge 2; and echo $words[2]",
+        "    test (count $words) -ge 2; and contains -- $words[2] $argv",
         "end",
         "",
     ]
@@ -266,9 +267,9 @@ def fish_script(main, subs):
     for name, description in SUB_DESCRIPTIONS.items():
         out.append(f"complete -c hyperdefrag -n '__fish_use_subcommand' -a {name} "
                    f"-d {fish_quote(description)}")
-    out += fish_lines(main, f"not contains -- (__hyperdefrag_subcommand) {in_sub}")
+    out += fish_lines(main, f"not __hyperdefrag_in {in_sub}")
     for name, options in subs.items():
-        out += fish_lines(options, f"test (__hyperdefrag_subcommand) = {name}")
+        out += fish_lines(options, f"__hyperdefrag_in {name}")
     out.append("")
     return "\n".join(out)
 

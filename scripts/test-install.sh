@@ -208,10 +208,12 @@ bash_completes() {
 check "bash completes options, the subcommand and --sort's value" bash_completes
 fish_completes() {
   fish --no-execute "$fish_file" &&
-    fish -c "source '$fish_file'; complete -C 'hyperdefrag --ver'" > "$tmp/fish.txt" &&
+    fish -c "source '$fish_file'; complete -C 'hyperdefrag --ver'" > "$tmp/fish.txt" 2> "$tmp/fish.err" &&
     grep -q '^--verify' "$tmp/fish.txt" && grep -q '^--version' "$tmp/fish.txt" &&
-    fish -c "source '$fish_file'; complete -C 'hyperdefrag inspect --'" > "$tmp/fish2.txt" &&
-    grep -q '^--json' "$tmp/fish2.txt" && ! grep -q '^--in-place' "$tmp/fish2.txt"
+    fish -c "source '$fish_file'; complete -C 'hyperdefrag inspect --'" > "$tmp/fish2.txt" 2>> "$tmp/fish.err" &&
+    grep -q '^--json' "$tmp/fish2.txt" && ! grep -q '^--in-place' "$tmp/fish2.txt" &&
+    fish -c "source '$fish_file'; complete -C 'hyperdefrag ins'" 2>> "$tmp/fish.err" | grep -q '^inspect' &&
+    { ! grep -q . "$tmp/fish.err" || { cat "$tmp/fish.err"; false; }; }
 }
 check "fish completes options and the subcommand's own" fish_completes
 check "zsh reads its completion without a syntax error" zsh -n "$zsh_file"
