@@ -101,11 +101,11 @@ if(NOT SKBUILD)
   set(CPACK_PACKAGE_NAME hyperdefrag)
   set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
   set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "compacts Tableau Hyper database files (.hyper)")
-  set(CPACK_PACKAGE_DESCRIPTION
-      "hyperdefrag writes a compacted copy of a Tableau Hyper file, or replaces it\n"
-      "in place, by rewriting every table inside the Hyper engine. The engine\n"
-      "(hyperd) comes with the PyPI package tableauhyperapi, which Debian does not\n"
-      "carry: pip install tableauhyperapi for python3, or pass --hyperd PATH.")
+  string(CONCAT CPACK_PACKAGE_DESCRIPTION
+         "hyperdefrag writes a compacted copy of a Tableau Hyper file, or replaces it\n"
+         "in place, by rewriting every table inside the Hyper engine. The engine\n"
+         "(hyperd) comes with the PyPI package tableauhyperapi, which Debian does not\n"
+         "carry: pip install tableauhyperapi for python3, or pass --hyperd PATH.")
   set(CPACK_DEBIAN_PACKAGE_MAINTAINER "hyperdefrag developers")
   set(CPACK_DEBIAN_PACKAGE_SECTION utils)
   set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
