@@ -198,7 +198,7 @@ bash_completes() {
     source "$1"
     complete_words() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _hyperdefrag; echo "${COMPREPLY[*]}"; }
     set -e
-    [[ " $(complete_words hyperdefrag --ver) " == *" --verbose "*" --verify "*" --version "* ]]
+    [[ " $(complete_words hyperdefrag --ver) " == " --verbose --verify --version " ]]
     [[ " $(complete_words hyperdefrag ins) " == *" inspect "* ]]
     [[ " $(complete_words hyperdefrag inspect --) " == *" --json "* ]]
     [[ " $(complete_words hyperdefrag inspect --) " != *" --in-place "* ]]
