@@ -140,7 +140,7 @@ PATH="$venv/bin:$PATH" "$venv/bin/auditwheel" repair -w "$tmp/wheelhouse" "$tmp"
   > "$tmp/repair.log" 2>&1 || { cat "$tmp/repair.log" >&2; exit 1; }
 wheel=$(ls "$tmp"/wheelhouse/hyperdefrag-*.whl)
 carries_libraries() {
-  PATH="$venv/bin:$PATH" "$venv/bin/auditwheel" show "$wheel" | tee /dev/stderr | grep -q 'consistent with the following platform tag: "manylinux_' &&
+  PATH="$venv/bin:$PATH" "$venv/bin/auditwheel" show "$wheel" | tee /dev/stderr | grep -q 'platform tag: "manylinux_' &&
     "$venv/bin/python" -m zipfile -l "$wheel" | grep -q 'hyperdefrag.libs/libpq' &&
     "$venv/bin/python" -m zipfile -l "$wheel" | grep -q 'hyperdefrag.libs/libzip'
 }
