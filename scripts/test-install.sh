@@ -51,6 +51,9 @@ check() {
   shift
   if "$@" > "$tmp/check.log" 2>&1; then pass "$name"; else fail "$name"; cat "$tmp/check.log" >&2; fi
 }
+# grep that reads all its input: grep -q at the end of a pipe can kill the writer
+# with SIGPIPE, which pipefail then reports as a failure.
+has() { grep "$@" > /dev/null; }
 started=$SECONDS
 
 # --- 1. one pin -----------------------------------------------------------------
@@ -140,9 +143,9 @@ PATH="$venv/bin:$PATH" "$venv/bin/auditwheel" repair -w "$tmp/wheelhouse" "$tmp"
   > "$tmp/repair.log" 2>&1 || { cat "$tmp/repair.log" >&2; exit 1; }
 wheel=$(ls "$tmp"/wheelhouse/hyperdefrag-*.whl)
 carries_libraries() {
-  PATH="$venv/bin:$PATH" "$venv/bin/auditwheel" show "$wheel" | tee /dev/stderr | grep -q 'platform tag: "manylinux_' &&
-    "$venv/bin/python" -m zipfile -l "$wheel" | grep -q 'hyperdefrag.libs/libpq' &&
-    "$venv/bin/python" -m zipfile -l "$wheel" | grep -q 'hyperdefrag.libs/libzip'
+  PATH="$venv/bin:$PATH" "$venv/bin/auditwheel" show "$wheel" | tee /dev/stderr | has 'platform tag: "manylinux_' &&
+    "$venv/bin/python" -m zipfile -l "$wheel" | has 'hyperdefrag.libs/libpq' &&
+    "$venv/bin/python" -m zipfile -l "$wheel" | has 'hyperdefrag.libs/libzip'
 }
 check "auditwheel repair: $(basename "$wheel") carries libpq and libzip" carries_libraries
 venv2="$tmp/venv-wheel"
@@ -151,7 +154,7 @@ python3 -m venv "$venv2"
   { cat "$tmp/pip2.log" >&2; exit 1; }
 repaired_runs() {
   (cd "$outside" && env -u HYPERD_PATH PATH=/usr/bin:/bin "$venv2/bin/hyperdefrag" --version) |
-    tee /dev/stderr | grep -qF "($venv2/lib/" &&
+    tee /dev/stderr | has -F "($venv2/lib/" &&
     (cd "$outside" && rm -f Sample.new.hyper &&
       env -u HYPERD_PATH PATH=/usr/bin:/bin "$venv2/bin/hyperdefrag" -q Sample.hyper) &&
     test -s "$outside/Sample.new.hyper"
@@ -212,7 +215,7 @@ fish_completes() {
     grep -q '^--verify' "$tmp/fish.txt" && grep -q '^--version' "$tmp/fish.txt" &&
     fish -c "source '$fish_file'; complete -C 'hyperdefrag inspect --'" > "$tmp/fish2.txt" 2>> "$tmp/fish.err" &&
     grep -q '^--json' "$tmp/fish2.txt" && ! grep -q '^--in-place' "$tmp/fish2.txt" &&
-    fish -c "source '$fish_file'; complete -C 'hyperdefrag ins'" 2>> "$tmp/fish.err" | grep -q '^inspect' &&
+    fish -c "source '$fish_file'; complete -C 'hyperdefrag ins'" 2>> "$tmp/fish.err" | has '^inspect' &&
     { ! grep -q . "$tmp/fish.err" || { cat "$tmp/fish.err"; false; }; }
 }
 check "fish completes options and the subcommand's own" fish_completes
@@ -222,19 +225,19 @@ check "zsh reads its completion without a syntax error" zsh -n "$zsh_file"
 (cd build && cpack -G DEB > "$tmp/cpack.log" 2>&1) || { cat "$tmp/cpack.log" >&2; }
 deb=$(ls build/hyperdefrag_*.deb 2>/dev/null | head -n 1 || true)
 declares_depends() {
-  test -n "$deb" && dpkg-deb -f "$deb" Depends | tee /dev/stderr | grep -q "libpq5" &&
-    dpkg-deb -f "$deb" Depends | grep -q "libzip4" &&
-    dpkg-deb -c "$deb" | grep -q "usr/share/man/man1/hyperdefrag.1" &&
-    dpkg-deb -c "$deb" | grep -q "usr/share/zsh/vendor-completions/_hyperdefrag"
+  test -n "$deb" && dpkg-deb -f "$deb" Depends | tee /dev/stderr | has "libpq5" &&
+    dpkg-deb -f "$deb" Depends | has "libzip4" &&
+    dpkg-deb -c "$deb" | has "usr/share/man/man1/hyperdefrag.1" &&
+    dpkg-deb -c "$deb" | has "usr/share/zsh/vendor-completions/_hyperdefrag"
 }
 check "cpack makes a .deb that declares its Debian dependencies" declares_depends
 if [ "$(id -u)" -eq 0 ] && [ -n "$deb" ] && ! dpkg-query -W hyperdefrag > /dev/null 2>&1; then
   deb_installs() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$root/$deb" &&
-      dpkg -L hyperdefrag | grep -qx /usr/bin/hyperdefrag &&
+      dpkg -L hyperdefrag | has -x /usr/bin/hyperdefrag &&
       (cd "$outside" && env -u HYPERD_PATH /usr/bin/hyperdefrag --version) &&
       test -f /usr/share/bash-completion/completions/hyperdefrag &&
-      MANWIDTH=100 man hyperdefrag 2> /dev/null | grep -q -- "--in-place"
+      MANWIDTH=100 man hyperdefrag 2> /dev/null | has -- "--in-place"
   }
   check "apt-get install ./hyperdefrag_*.deb, then hyperdefrag --version" deb_installs
   check "apt-get remove hyperdefrag removes it" \
