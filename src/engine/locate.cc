@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdlib>
+#include <string_view>
 #include <vector>
 
 #include "util/error.h"
@@ -61,14 +62,41 @@ std::optional<std::string> capture(const std::vector<std::string>& argv) {
 
 std::optional<fs::path> in_venv(const fs::path& venv) {
   std::error_code error;
+  if (venv.empty()) return std::nullopt;
   const fs::path lib = venv / "lib";
   if (!fs::is_directory(lib, error)) return std::nullopt;
   // increment(error), not ++: a directory that cannot be read is a place
   // without hyperd, not an exception.
   for (fs::directory_iterator it(lib, error), end; !error && it != end; it.increment(error)) {
-    const fs::path candidate = hyperd_in_package(it->path() / "site-packages" / "tableauhyperapi");
-    if (is_executable_file(candidate)) return candidate;
+    for (const char* packages : {"site-packages", "dist-packages"}) {  // Debian: dist-packages
+      const fs::path candidate = hyperd_in_package(it->path() / packages / "tableauhyperapi");
+      if (is_executable_file(candidate)) return candidate;
+    }
   }
+  return std::nullopt;
+}
+
+// The running program, with symbolic links resolved (pipx links ~/.local/bin/hyperdefrag
+// to the binary inside its own environment).
+std::optional<fs::path> own_program() {
+  std::error_code error;
+  fs::path exe = fs::read_symlink("/proc/self/exe", error);
+  if (error || exe.empty()) return std::nullopt;
+  return exe;
+}
+
+// The tableauhyperapi installed beside the running program: a binary in
+// <prefix>/bin (a virtual environment, pipx's, `pip install --user`) looks in
+// <prefix>/lib/python3.*/site-packages; one that auditwheel moved into
+// site-packages/hyperdefrag.scripts/ (its bin/hyperdefrag then execs it)
+// looks in that site-packages.
+std::optional<fs::path> in_own_environment() {
+  const auto exe = own_program();
+  if (!exe) return std::nullopt;
+  const fs::path above = exe->parent_path().parent_path();
+  if (auto path = in_venv(above)) return path;
+  const fs::path sibling = hyperd_in_package(above / "tableauhyperapi");
+  if (is_executable_file(sibling)) return sibling;
   return std::nullopt;
 }
 
@@ -102,13 +130,19 @@ HyperdLocation locate_hyperd(const std::optional<fs::path>& explicit_path) {
   if (const char* env = std::getenv("HYPERD_PATH"); env != nullptr && env[0] != '\0') {
     return checked(env, "HYPERD_PATH");
   }
+  if (auto path = in_own_environment()) return {*path, "own environment"};
   if (auto path = in_venv(HYPERDEFRAG_PROJECT_VENV)) return {*path, "project .venv"};
   if (auto path = from_system_python()) return {*path, "python3"};
+  if (!std::string_view(HYPERDEFRAG_PROJECT_VENV).empty()) {
+    throw Error(ExitCode::engine,
+                fmt::format("hyperd not found: run scripts/setup.sh to install the pinned engine "
+                            "into {}, or `pip install tableauhyperapi`, or pass --hyperd PATH or "
+                            "set HYPERD_PATH",
+                            HYPERDEFRAG_PROJECT_VENV));
+  }
   throw Error(ExitCode::engine,
-              fmt::format("hyperd not found: run scripts/setup.sh to install the pinned engine "
-                          "into {}, or `pip install tableauhyperapi`, or pass --hyperd PATH or "
-                          "set HYPERD_PATH",
-                          HYPERDEFRAG_PROJECT_VENV));
+              "hyperd not found: `pip install tableauhyperapi` into hyperdefrag's own "
+              "environment or for python3, or pass --hyperd PATH or set HYPERD_PATH");
 }
 
 std::string hyperd_version(const fs::path& hyperd) {

@@ -1,7 +1,9 @@
 // Finding the hyperd binary, in this order: an explicit path (--hyperd), the
-// environment variable HYPERD_PATH, the project's own virtual environment
-// (.venv, made by scripts/setup.sh), then a tableauhyperapi installed for the
-// system's python3.
+// environment variable HYPERD_PATH, the tableauhyperapi installed in the
+// program's own environment (<prefix>/lib/python3.*/site-packages beside
+// <prefix>/bin/hyperdefrag: pip, pipx), the project's own virtual environment
+// (.venv, made by scripts/setup.sh; none in a wheel's build), then a
+// tableauhyperapi installed for the system's python3.
 #pragma once
 
 #include <filesystem>
@@ -12,7 +14,8 @@ namespace hyperdefrag::engine {
 
 struct HyperdLocation {
   std::filesystem::path path;
-  std::string found_by;  // "--hyperd", "HYPERD_PATH", "project .venv", "python3"
+  // "--hyperd", "HYPERD_PATH", "own environment", "project .venv", "python3"
+  std::string found_by;
 };
 
 // Throws hyperdefrag::Error (ExitCode::engine) naming what was tried and how
