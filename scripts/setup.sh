@@ -10,20 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ cmake make pkg-config libpq-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-          libgtest-dev libzip-dev libisal-dev zlib1g-dev python3 python3-venv help2man)
-missing=()
-for package in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
-  [ "$status" = "install ok installed" ] || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing Debian packages: ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+source scripts/debian-packages.sh
+install_debian_packages setup g++ cmake make pkg-config libpq-dev libcli11-dev libfmt-dev \
+  nlohmann-json3-dev libgtest-dev libzip-dev libisal-dev zlib1g-dev python3 python3-venv help2man
 
 venv=${HYPERDEFRAG_PROJECT_VENV:-$PWD/.venv}
 pinned=$(grep -E '^tableauhyperapi==' engine-requirements.txt)

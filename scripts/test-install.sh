@@ -18,19 +18,8 @@ root=$(pwd)
 
 # What these tests need beyond scripts/setup.sh: shells for the completions, man,
 # dpkg-shlibdeps for the .deb's Depends, Python's headers for the module.
-packages=(fish zsh man-db dpkg-dev python3-dev python3-venv help2man)
-missing=()
-for package in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
-  [ "$status" = "install ok installed" ] || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "test-install: installing Debian packages: ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+source scripts/debian-packages.sh
+install_debian_packages test-install fish zsh man-db dpkg-dev python3-dev python3-venv help2man
 test -x build/hyperdefrag || scripts/setup.sh
 
 fixtures="$root/../shared/fixtures"

@@ -203,26 +203,6 @@ TEST_P(ForcedBackup, IsNeverAbsent) {
 INSTANTIATE_TEST_SUITE_P(EachKind, ForcedBackup, ::testing::Values(Kind::hyper, Kind::twbx),
                          [](const auto& info) { return extension(info.param); });
 
-// A tmpfs too small for any output, unmounted when the test ends.
-class SmallTmpfs {
- public:
-  explicit SmallTmpfs(const fs::path& dir) : dir_(dir) {
-    fs::create_directory(dir_);
-    mounted_ = mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=64k") == 0;
-    if (!mounted_) error_ = std::strerror(errno);
-  }
-  ~SmallTmpfs() {
-    if (mounted_) umount2(dir_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-
- private:
-  fs::path dir_;
-  bool mounted_ = false;
-  std::string error_;
-};
-
 // A dry run and the real run agree: the same exit code and the same output
 // path, for every combination of options the command line accepts; the dry
 // run changes nothing (every file below the directory is the same after it).
@@ -240,9 +220,9 @@ class DryRunAgrees : public OnePath, public ::testing::WithParamInterface<Case> 
 
 TEST_P(DryRunAgrees, WithTheRealRun) {
   const auto& c = GetParam();
-  std::optional<SmallTmpfs> small;
+  std::optional<testing::SmallFileSystem> small;
   if (c.needs_tmpfs) {
-    small.emplace(dir_ / "small");
+    small.emplace(dir_ / "small", "64k");
     if (!small->mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << small->error();
   }
   const auto input = make_input(dir_, c.kind);

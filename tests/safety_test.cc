@@ -189,26 +189,6 @@ TEST(Faults, EngineKilledMidCopyIsReportedAndLeavesTheInput) {
   EXPECT_TRUE(testing::has_bytes(dir / "in.hyper", before));
 }
 
-// A tmpfs mounted for the test, unmounted when it ends.
-class SmallFileSystem {
- public:
-  SmallFileSystem(const fs::path& dir, const char* size) : dir_(dir) {
-    fs::create_directory(dir_);
-    mounted_ = mount("tmpfs", dir_.c_str(), "tmpfs", 0, fmt::format("size={}", size).c_str()) == 0;
-    if (!mounted_) error_ = std::strerror(errno);
-  }
-  ~SmallFileSystem() {
-    if (mounted_) umount2(dir_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-
- private:
-  fs::path dir_;
-  bool mounted_ = false;
-  std::string error_;
-};
-
 // A full disk, for real: the output goes to a 20 MiB tmpfs and the copy needs
 // about 30 MiB. Without --force the free-space check refuses before starting;
 // with it the engine runs out of space mid-copy. Both: exit 8, a message that
@@ -216,7 +196,7 @@ class SmallFileSystem {
 // byte-identical.
 TEST(Faults, DiskFullIsReportedAndLeavesNothing) {
   testing::ScratchDir dir;
-  SmallFileSystem small(dir / "small", "20m");
+  testing::SmallFileSystem small(dir / "small", "20m");
   if (!small.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << small.error();
   fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
   const auto before = testing::read_bytes(dir / "in.hyper");

@@ -273,14 +273,8 @@ TEST_F(HostilePackage, TenThousandEntriesAreHandled) {
 // the entry before writing it. Both exit 8, and nothing is written.
 TEST_F(HostilePackage, NoRoomToExtractIsExit8BeforeWriting) {
   const auto small = dir_ / "small";
-  fs::create_directory(small);
-  if (mount("tmpfs", small.c_str(), "tmpfs", 0, "size=20m") != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
-  }
-  struct Unmount {
-    fs::path path;
-    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
-  } unmount{small};
+  testing::SmallFileSystem mounted(small, "20m");
+  if (!mounted.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << mounted.error();
   const auto package = dir_ / "Big.twbx";
   testing::write_raw_zip(package, {testing::deflated_entry("Data/Extracts/big.hyper",
                                                            "Hyper" + std::string(30 << 20, 'z'))});

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -483,6 +484,16 @@ bool has_control_characters(const std::string& text) {
     const auto byte = static_cast<unsigned char>(c);
     return (byte < 0x20 && c != '\n') || byte == 0x7f;
   });
+}
+
+SmallFileSystem::SmallFileSystem(const fs::path& dir, const std::string& size) : dir_(dir) {
+  fs::create_directory(dir_);
+  mounted_ = mount("tmpfs", dir_.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
+  if (!mounted_) error_ = std::strerror(errno);
+}
+
+SmallFileSystem::~SmallFileSystem() {
+  if (mounted_) umount2(dir_.c_str(), MNT_DETACH);
 }
 
 }  // namespace hyperdefrag::testing

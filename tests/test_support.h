@@ -207,4 +207,22 @@ void extract_zip_entry(const std::filesystem::path& zip, const std::string& name
 // Whether text holds any control character other than a line break.
 bool has_control_characters(const std::string& text);
 
+// A tmpfs of `size` (as mount(8) takes it: "20m", "64k") mounted on `dir`
+// (made here) for the test, unmounted when it ends. Mounting needs root:
+// where it is refused, mounted() is false and error() says why, for a skip.
+class SmallFileSystem {
+ public:
+  SmallFileSystem(const std::filesystem::path& dir, const std::string& size);
+  ~SmallFileSystem();
+  SmallFileSystem(const SmallFileSystem&) = delete;
+  SmallFileSystem& operator=(const SmallFileSystem&) = delete;
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::filesystem::path dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
 }  // namespace hyperdefrag::testing

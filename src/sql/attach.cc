@@ -19,7 +19,9 @@ Attached::~Attached() {
   if (!attached_) return;
   try {
     detach();
-  } catch (const SqlError&) {
+  } catch (...) {
+    // The connection is gone, or the run was interrupted (exec() refuses to
+    // send anything then): the engine lets the file go when it stops.
   }
 }
 

@@ -17,7 +17,7 @@ class Attached {
   Attached(Connection& connection, const std::filesystem::path& path, std::string alias,
            AttachMode mode);
   // Detaches if detach() was not called; an error then (a connection that is
-  // gone) is ignored, since a destructor cannot report it.
+  // gone, an interrupted run) is ignored, since a destructor cannot report it.
   ~Attached();
   Attached(const Attached&) = delete;
   Attached& operator=(const Attached&) = delete;
