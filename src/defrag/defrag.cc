@@ -39,7 +39,8 @@
 //     database-level copy (CREATE DATABASE ... FROM) with the same version
 //     copies the blocks as they are and does not shrink the file
 //     (docs/ENGINE.md has the measurements).
-//  7. Detach the output, so that its bytes are written, and fsync it.
+//  7. Detach the output, so that its bytes are written, fsync it and record
+//     its identity (TempFile::seal): step 9 renames only that very file.
 //  8. Verify: reopen the copy read-only and compare it with the input
 //     (verify/verify.h): catalogs and row counts always; every row with
 //     --verify or --in-place. Detach the input and stop the engine.
@@ -313,7 +314,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
 
     // 7. Detach the output, so that its bytes are written, and fsync it.
     output.detach();
-    sync_path(temp.path());
+    temp.seal();
     report.copy_seconds = seconds_since(copy_started);
 
     // 8. Verify the copy as it is on disk, then let the input go. Every run

@@ -269,5 +269,34 @@ TEST_F(CopyChangedBeforeVerify, UnchangedCopyIsKeptWithEveryRowCompared) {
   EXPECT_EQ(testing::unexpected_files(dir_.path(), {"in.hyper"}), std::vector<std::string>{});
 }
 
+// ---- Step 9: only the very file that was verified is put in place ----
+
+// Another program swaps the verified copy for a byte-identical one (another
+// inode) between step 7 and the rename: it passes every comparison, yet it
+// is not the file this run verified, so nothing is replaced (exit 9), in
+// place and to a new output alike.
+TEST(SealedCopy, AReplacedCopyIsNeverPutInPlace) {
+  for (const bool in_place : {true, false}) {
+    testing::ScratchDir dir;
+    const auto input = make_input(dir);
+    const auto before = testing::read_bytes(input);
+    DefragOptions options;
+    options.input = input;
+    options.in_place = in_place;
+    DefragHooks hooks;
+    hooks.before_verify = [&](const fs::path& copy) {
+      const auto twin = dir / "twin.hyper";
+      fs::copy_file(copy, twin);
+      fs::rename(twin, copy);
+    };
+    const auto failure = run(options, hooks);
+    EXPECT_EQ(failure.code, code(ExitCode::busy)) << failure.message;
+    EXPECT_TRUE(contains(failure.message, "replaced or changed by another program"))
+        << failure.message;
+    EXPECT_TRUE(testing::has_bytes(input, before));
+    EXPECT_EQ(testing::unexpected_files(dir.path(), {"in.hyper"}), std::vector<std::string>{});
+  }
+}
+
 }  // namespace
 }  // namespace hyperdefrag

@@ -370,6 +370,7 @@ PackageReport defragment_package(const DefragOptions& options, const DefragHooks
   // 4. The new archive, under the package's temporary name.
   prepared->temp().create();
   write_archive(archive.get(), entries, replacements, prepared->temp().path(), result.output);
+  prepared->temp().seal();
 
   // 5. Into place.
   place(*prepared);

@@ -47,7 +47,37 @@ void TempFile::create() {
   }
 }
 
+namespace {
+
+struct stat status_of(const fs::path& path) {
+  struct stat info {};
+  if (lstat(path.c_str(), &info) != 0) {
+    throw Error(
+        ExitCode::busy, path,
+        fmt::format("the copy is gone before it could be put in place: {}", std::strerror(errno)));
+  }
+  return info;
+}
+
+}  // namespace
+
+void TempFile::seal() {
+  sync_path(path_);
+  sealed_ = status_of(path_);
+}
+
 void TempFile::commit(Replace replace) {
+  if (sealed_) {
+    const struct stat now = status_of(path_);
+    if (now.st_dev != sealed_->st_dev || now.st_ino != sealed_->st_ino ||
+        now.st_size != sealed_->st_size || now.st_mtim.tv_sec != sealed_->st_mtim.tv_sec ||
+        now.st_mtim.tv_nsec != sealed_->st_mtim.tv_nsec) {
+      throw Error(ExitCode::busy, final_path_,
+                  fmt::format("its verified copy {} was replaced or changed by another program "
+                              "before it could be put in place; nothing was replaced",
+                              path_.string()));
+    }
+  }
   sync_path(path_);
   int renamed = 0;
   if (replace == Replace::yes) {

@@ -1,6 +1,7 @@
 // Small file-system helpers whose errors name the file and the cause.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -32,6 +33,11 @@ class TempFile {
   // outputs this process writes itself; the engine creates its own). Throws
   // hyperdefrag::Error (bad output) naming the file.
   void create();
+  // fsyncs the file and records what it is (device, inode, size, time): the
+  // copy that is then verified. commit() refuses a file that is no longer
+  // that one (another program replaced or changed it meanwhile), with
+  // ExitCode::busy. Throws hyperdefrag::Error naming the file.
+  void seal();
   // fsyncs the file, renames it to the final path in one step and fsyncs the
   // directory. With Replace::no an existing final file is never replaced: the
   // commit fails with ExitCode::bad_output instead (checked by the rename
@@ -42,6 +48,7 @@ class TempFile {
   std::filesystem::path path_;
   std::filesystem::path final_path_;
   bool committed_ = false;
+  std::optional<struct stat> sealed_;
 };
 
 // The pid in a TempFile name (".x.hyper.hyperdefrag-<pid>-<n>.tmp.hyper"),
