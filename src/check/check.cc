@@ -4,15 +4,17 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "check/tableau_releases.h"
-#include "util/text.h"
+#include "sql/attach.h"
 #include "sql/quote.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/hyper_file.h"
 #include "util/private_dir.h"
+#include "util/text.h"
 
 namespace hyperdefrag::check {
 namespace fs = std::filesystem;
@@ -106,8 +108,7 @@ std::vector<Unreadable> find_unreadable(sql::Connection& connection,
       Unreadable bad{table.schema, table.name, name, 0, false, *message};
       const auto copy = scratch_dir / "values.hyper";
       connection.exec(fmt::format("CREATE DATABASE {}", sql::quote_identifier(copy.string())));
-      connection.exec(fmt::format("ATTACH DATABASE {} AS {}", sql::quote_identifier(copy.string()),
-                                  sql::quote_identifier(kValuesAlias)));
+      sql::Attached values(connection, copy, kValuesAlias, sql::AttachMode::read_write);
       const auto numbered = sql::quote_qualified({kValuesAlias, "public", "numbered"});
       const auto& column = *std::find_if(table.columns.begin(), table.columns.end(),
                                          [&](const auto& c) { return c.name == name; });
@@ -119,7 +120,7 @@ std::vector<Unreadable> find_unreadable(sql::Connection& connection,
           connection.exec(fmt::format("SELECT COUNT(*) FROM {}", numbered)).integer(0, 0);
       count_unreadable(connection, numbered, name, 1, rows, bad.count);
       bad.at_least = bad.count >= kMaxCountedUnreadable;
-      connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kValuesAlias)));
+      values.detach();
       std::error_code ignored;
       fs::remove(copy, ignored);
       found.push_back(std::move(bad));
@@ -194,10 +195,9 @@ FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
   check_hyper_file(check.path);
   check.size = hyperdefrag::file_size(check.path);
   sql::Connection connection(engine.endpoint());
+  std::optional<sql::Attached> attached;
   try {
-    connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
-                                sql::quote_identifier(check.path.string()),
-                                sql::quote_identifier(kAlias)));
+    attached.emplace(connection, check.path, kAlias, sql::AttachMode::read_only);
   } catch (const sql::SqlError& error) {
     bad_input(check.path,
               fmt::format("cannot be opened as a Hyper database: {}", error.engine_message()));
@@ -230,7 +230,7 @@ FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
     check.deep = true;
     check.unreadable = find_unreadable(connection, check.tables, scratch.path());
   }
-  connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kAlias)));
+  attached->detach();
   check.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return check;
 }
@@ -241,8 +241,8 @@ std::vector<std::string> human_lines(const FileCheck& check, bool verbose) {
                                ? check.path.string()
                                : fmt::format("{} [{}]", check.path.string(), check.entry);
   const int version = check.catalog.format_version;
-  lines.push_back(fmt::format("{}: {} bytes ({})", name, with_commas(check.size),
-                              human_size(check.size)));
+  lines.push_back(
+      fmt::format("{}: {} bytes ({})", name, with_commas(check.size), human_size(check.size)));
   lines.push_back(fmt::format("  format version {}, opened by {}", version,
                               describe_releases_opening(version)));
   const long long rows = check.rows();

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "defrag/copy_rows.h"
+#include "sql/attach.h"
 #include "sql/quote.h"
 #include "util/files.h"
 
@@ -16,22 +17,18 @@ namespace {
 
 constexpr const char* kScratchAlias = "check_scratch";
 
-void attach(sql::Connection& connection, const fs::path& path) {
-  connection.exec(fmt::format("ATTACH DATABASE {} AS {}", sql::quote_identifier(path.string()),
-                              sql::quote_identifier(kScratchAlias)));
+// A scratch database, attached as kScratchAlias while the object lives.
+sql::Attached attach(sql::Connection& connection, const fs::path& path) {
+  return sql::Attached(connection, path, kScratchAlias, sql::AttachMode::read_write);
 }
 
-void detach(sql::Connection& connection) {
-  connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kScratchAlias)));
-}
-
-// Creates `path` in `version` with the schemas and tables given, attached as kScratchAlias.
+// Creates `path` in `version` with the schemas and tables given (and detaches it).
 void create_scratch(sql::Connection& connection, const fs::path& path, int version,
                     const std::vector<std::string>& schemas,
                     const std::vector<const catalog::Table*>& tables) {
   connection.exec(fmt::format("CREATE DATABASE {} WITH VERSION {}",
                               sql::quote_identifier(path.string()), version));
-  attach(connection, path);
+  auto scratch = attach(connection, path);
   for (const auto& schema : schemas) {
     connection.exec(catalog::create_schema_sql(kScratchAlias, schema));
   }
@@ -41,6 +38,7 @@ void create_scratch(sql::Connection& connection, const fs::path& path, int versi
       connection.exec(statement);
     }
   }
+  scratch.detach();
 }
 
 // Removes a detached scratch file (the engine no longer has it open).
@@ -151,6 +149,7 @@ FileEstimate estimate_compacted(sql::Connection& connection, const std::string& 
   std::vector<const catalog::Table*> all;
   for (const auto& table : tables) all.push_back(&table);
   create_scratch(connection, exact_path, version, catalog.schemas, all);
+  auto exact = attach(connection, exact_path);
   CopyTarget target{alias, "", kScratchAlias, exact_path.string(), {}};
   for (std::size_t i = 0; i < tables.size(); ++i) {
     TableEstimate table;
@@ -163,7 +162,7 @@ FileEstimate estimate_compacted(sql::Connection& connection, const std::string& 
     if (!table.sampled && rows[i] > 0) connection.exec(copy_table_sql(target, tables[i], {}));
     result.tables.push_back(table);
   }
-  detach(connection);
+  exact.detach();
   result.exact_bytes = hyperdefrag::file_size(exact_path);
   remove_scratch(exact_path);
 
@@ -176,12 +175,11 @@ FileEstimate estimate_compacted(sql::Connection& connection, const std::string& 
     for (int part = 0; part < kSampleParts; ++part) {
       const auto path = scratch_dir / fmt::format("sample-v{}-{}-{}.hyper", version, i, part);
       create_scratch(connection, path, version, {tables[i].schema}, {&tables[i]});
-      detach(connection);
       const auto empty = hyperdefrag::file_size(path);
-      attach(connection, path);
+      auto scratch = attach(connection, path);
       const long long copied =
           copy_sample(connection, alias, tables[i], rows[i], kRowsPerPart, part);
-      detach(connection);
+      scratch.detach();
       const auto full = hyperdefrag::file_size(path);
       remove_scratch(path);
       parts.push_back(SamplePart{copied, full > empty ? full - empty : std::uintmax_t{0}});

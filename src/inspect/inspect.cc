@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
+#include "sql/attach.h"
 #include "sql/quote.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -162,10 +165,9 @@ FileInfo inspect_file(engine::HyperProcess& engine, const fs::path& path) {
   info.size = hyperdefrag::file_size(info.path);
   try {
     sql::Connection connection(engine.endpoint());
+    std::optional<sql::Attached> attached;
     try {
-      connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
-                                  sql::quote_identifier(info.path.string()),
-                                  sql::quote_identifier(kAlias)));
+      attached.emplace(connection, info.path, kAlias, sql::AttachMode::read_only);
     } catch (const sql::SqlError& error) {
       if (lost_engine(error)) throw;
       explain_attach_failure(info.path, error);
@@ -174,7 +176,7 @@ FileInfo inspect_file(engine::HyperProcess& engine, const fs::path& path) {
     for (const auto& table : info.catalog.tables) {
       info.tables.push_back({table, catalog::count_rows(connection, kAlias, table)});
     }
-    connection.exec(fmt::format("DETACH DATABASE {}", sql::quote_identifier(kAlias)));
+    attached->detach();
   } catch (const sql::SqlError& error) {
     explain_read_failure(info.path, error);
   }

@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "sql/attach.h"
 #include "sql/quote.h"
 #include "util/error.h"
 
@@ -161,29 +162,18 @@ void verify_copy(sql::Connection& connection, const catalog::Catalog& source,
                  const std::string& source_alias, const std::filesystem::path& input,
                  const std::filesystem::path& copy, int expected_version, verify::RowCheck check) {
   constexpr const char* kCopyAlias = "verify_database";
-  connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
-                              quote_identifier(copy.string()), quote_identifier(kCopyAlias)));
-  verify::Verdict verdict;
-  try {
-    const auto copied = catalog::read_catalog(connection, kCopyAlias, copy.string());
-    verdict = verify::compare_catalogs(source, copied, expected_version);
-    if (verdict.equal()) {
-      verdict = verify::compare_rows(connection, source, source_alias, kCopyAlias, check);
-    }
-  } catch (...) {
-    try {
-      connection.exec(fmt::format("DETACH DATABASE {}", quote_identifier(kCopyAlias)));
-    } catch (...) {
-      // The first error is the one to report.
-    }
-    throw;
+  sql::Attached attached(connection, copy, kCopyAlias, sql::AttachMode::read_only);
+  const auto copied = catalog::read_catalog(connection, kCopyAlias, copy.string());
+  verify::Verdict verdict = verify::compare_catalogs(source, copied, expected_version);
+  if (verdict.equal()) {
+    verdict = verify::compare_rows(connection, source, source_alias, kCopyAlias, check);
   }
-  connection.exec(fmt::format("DETACH DATABASE {}", quote_identifier(kCopyAlias)));
+  attached.detach();
   if (!verdict.equal()) {
     throw Error(
-        ExitCode::verify_failed,
-        fmt::format("{}: the copy does not match the input: {}{}; the copy was discarded",
-                    input.string(), verdict.differences.front(),
+        ExitCode::verify_failed, input,
+        fmt::format("the copy does not match the input: {}{}; the copy was discarded",
+                    verdict.differences.front(),
                     verdict.differences.size() > 1
                         ? fmt::format(" (and {} more differences)", verdict.differences.size() - 1)
                         : ""));
