@@ -104,6 +104,15 @@ DefragOptions options_for(const Job& job, const BatchOptions& options) {
 
 }  // namespace
 
+Job job_for(const fs::path& file, const BatchOptions& options) {
+  DefragOptions defrag = options.defrag;
+  defrag.input = file;
+  defrag.output = options.output;
+  const Destination destination = destination_for(defrag);
+  return {destination.input, destination.output,
+          input_kind(destination.input) == InputKind::package};
+}
+
 Plan plan(const BatchOptions& options) {
   Plan result;
   std::vector<fs::path> files;
@@ -136,16 +145,8 @@ Plan plan(const BatchOptions& options) {
   }
   std::set<fs::path> seen;
   for (const auto& file : files) {
-    Job job;
-    DefragOptions defrag = options.defrag;
-    defrag.input = file;
-    defrag.output = options.output;
-    const Destination destination = destination_for(defrag);
-    job.input = destination.input;
-    if (!seen.insert(job.input).second) continue;
-    job.package = input_kind(job.input) == InputKind::package;
-    job.output = destination.output;
-    result.jobs.push_back(std::move(job));
+    Job job = job_for(file, options);
+    if (seen.insert(job.input).second) result.jobs.push_back(std::move(job));
   }
   return result;
 }

@@ -56,6 +56,11 @@ struct Plan {
   std::vector<FileResult> rejected;
 };
 
+// The job for one file, named exactly: its absolute path and its output
+// (defrag/prepare.h resolve_destination). Throws hyperdefrag::Error (usage)
+// for an output path in place, or a backup without in place.
+Job job_for(const std::filesystem::path& file, const BatchOptions& options);
+
 // Expands the inputs. A glob pattern that names no existing file is expanded
 // with glob(3); a directory is walked when `recursive` (for .hyper, .twbx and
 // .tdsx files, skipping hyperdefrag's own outputs and temporary files) and is

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <map>
 #include <stdexcept>
 
@@ -261,6 +262,35 @@ long long count_rows(sql::Connection& connection, const std::string& alias, cons
       .exec(fmt::format("SELECT COUNT(*) FROM {}",
                         quote_qualified({alias, table.schema, table.name})))
       .integer(0, 0);
+}
+
+std::map<std::pair<std::string, std::string>, long long> row_versions_by_table(
+    sql::Connection& connection, const std::string& alias) {
+  const auto result = connection.exec(fmt::format(
+      "SELECT n.nspname, c.relname, c.reltuples FROM {} c JOIN {} n ON n.oid = c.relnamespace "
+      "WHERE c.relkind = 'r' AND {}",
+      catalog_table(alias, "pg_class"), catalog_table(alias, "pg_namespace"), kSystemSchemaFilter));
+  std::map<std::pair<std::string, std::string>, long long> versions;
+  for (int row = 0; row < result.rows(); ++row) {
+    versions[{std::string(result.value(row, 0)), std::string(result.value(row, 1))}] =
+        std::llround(result.real(row, 2));
+  }
+  return versions;
+}
+
+long long row_versions(sql::Connection& connection, const std::string& alias) {
+  long long total = 0;
+  for (const auto& [table, versions] : row_versions_by_table(connection, alias)) total += versions;
+  return total;
+}
+
+std::string column_list(const Table& table) {
+  std::string columns;
+  for (const auto& column : table.columns) {
+    if (!columns.empty()) columns += ", ";
+    columns += quote_identifier(column.name);
+  }
+  return columns;
 }
 
 std::string strip_database_qualifiers(const std::string& expression) {

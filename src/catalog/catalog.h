@@ -3,8 +3,10 @@
 // What is carried over, and what cannot be, is listed in catalog/preserved.h.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sql/connection.h"
@@ -72,6 +74,20 @@ std::vector<std::string> foreign_keys_sql(const std::string& alias, const Table&
 
 // Row count of a table in the database attached as `alias`.
 long long count_rows(sql::Connection& connection, const std::string& alias, const Table& table);
+
+// The row versions the engine has ever stored in each user table of the
+// database attached as `alias`, by (schema, table): pg_class.reltuples, which
+// counts inserted and updated rows and is not lowered by deletes. Rows
+// (COUNT(*)) divided by it is a table's live share (docs/USAGE.md, "Progress").
+std::map<std::pair<std::string, std::string>, long long> row_versions_by_table(
+    sql::Connection& connection, const std::string& alias);
+
+// The same, summed over the file's user tables.
+long long row_versions(sql::Connection& connection, const std::string& alias);
+
+// The table's columns, quoted, in order, separated by ", ": for INSERT ...
+// SELECT and EXCEPT ALL.
+std::string column_list(const Table& table);
 
 // The engine stores a DEFAULT's function calls qualified with the alias the
 // database had when the table was made: `"p"."pg_catalog"."now"()`. That alias

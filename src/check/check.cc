@@ -27,22 +27,6 @@ constexpr const char* kValuesAlias = "check_values";
   throw Error(ExitCode::bad_input, fmt::format("{}: {}", path.string(), cause));
 }
 
-// pg_class.reltuples of every user table, by (schema, table).
-std::map<std::pair<std::string, std::string>, long long> row_versions_by_table(
-    sql::Connection& connection, const std::string& alias) {
-  const auto quoted = sql::quote_identifier(alias);
-  const auto result = connection.exec(fmt::format(
-      "SELECT n.nspname, c.relname, c.reltuples FROM {0}.pg_catalog.pg_class c "
-      "JOIN {0}.pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'",
-      quoted));
-  std::map<std::pair<std::string, std::string>, long long> versions;
-  for (int row = 0; row < result.rows(); ++row) {
-    versions[{std::string(result.value(row, 0)), std::string(result.value(row, 1))}] =
-        std::llround(std::stod(std::string(result.value(row, 2))));
-  }
-  return versions;
-}
-
 // An expression that makes the engine decode a column's every value as a
 // query reading it would: its text form (geography values are checked
 // against their checksum only when decoded).
@@ -203,7 +187,7 @@ FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
               fmt::format("cannot be opened as a Hyper database: {}", error.engine_message()));
   }
   check.catalog = catalog::read_catalog(connection, kAlias, check.path.string());
-  const auto versions = row_versions_by_table(connection, kAlias);
+  const auto versions = catalog::row_versions_by_table(connection, kAlias);
   std::vector<long long> rows;
   std::vector<long long> row_versions;
   for (const auto& table : check.catalog.tables) {

@@ -47,22 +47,13 @@ void remove_scratch(const fs::path& path) {
   fs::remove(path, ignored);
 }
 
-std::string column_list(const catalog::Table& table) {
-  std::string columns;
-  for (const auto& column : table.columns) {
-    if (!columns.empty()) columns += ", ";
-    columns += sql::quote_identifier(column.name);
-  }
-  return columns;
-}
-
 // Part 1: a Bernoulli sample of about `wanted` rows (the same rows for the
 // same file: REPEATABLE). Part 2: two runs of wanted/2 neighbouring rows, in
 // the order one scan numbers them, from a quarter and three quarters into the
 // table. Returns the rows copied into the scratch table.
 long long copy_sample(sql::Connection& connection, const std::string& alias,
                       const catalog::Table& table, long long rows, long long wanted, int part) {
-  const auto columns = column_list(table);
+  const auto columns = catalog::column_list(table);
   const auto target = sql::quote_qualified({kScratchAlias, table.schema, table.name});
   const auto source = sql::quote_qualified({alias, table.schema, table.name});
   if (part == 0) {

@@ -32,11 +32,7 @@ TableResult copy_one(sql::Connection& connection, const CopyTarget& target,
 
 std::string copy_table_sql(const CopyTarget& target, const catalog::Table& table,
                            const std::vector<std::string>& sort_columns) {
-  std::string columns;
-  for (const auto& column : table.columns) {
-    if (!columns.empty()) columns += ", ";
-    columns += sql::quote_identifier(column.name);
-  }
+  const std::string columns = catalog::column_list(table);
   std::string order;
   for (const auto& name : sort_columns) {
     order += order.empty() ? " ORDER BY " : ", ";

@@ -72,7 +72,6 @@
 
 #include "catalog/catalog.h"
 #include "defrag/copy_rows.h"
-#include "defrag/observe.h"
 #include "defrag/place.h"
 #include "defrag/sort_order.h"
 #include "engine/hyper_process.h"
@@ -308,7 +307,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
       }
     }
     const long long row_versions =
-        hooks.on_table_start ? defrag_observe::row_versions(connection, kInputAlias) : 0;
+        hooks.on_table_start ? catalog::row_versions(connection, kInputAlias) : 0;
     report.tables =
         copy_rows(connection, engine.endpoint(), source, target, options.jobs, hooks, row_versions);
 

@@ -28,7 +28,7 @@ struct TableStart {
   std::size_t index = 0;  // 0-based, of `count` tables
   std::size_t count = 0;
   long long rows = 0;                 // rows in the input table
-  long long file_row_versions = 0;    // row versions ever stored in the input (defrag/observe.h)
+  long long file_row_versions = 0;    // row versions ever stored in the input (catalog::row_versions)
   std::filesystem::path output_temp;  // the output file being written, under its temporary name
 };
 

@@ -16,9 +16,9 @@
 #include <tuple>
 
 #include "batch/batch.h"
-#include "package/package.h"
 #include "report/report.h"
 #include "util/error.h"
+#include "util/text.h"
 
 namespace nb = nanobind;
 
@@ -27,23 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 
 using Outcome = std::tuple<int, std::string, std::string>;
-
-// One input, named exactly (no glob expansion, no directory walk): its job as
-// batch::plan makes it for one file.
-batch::Job job_for(const fs::path& input, const batch::BatchOptions& options) {
-  batch::Job job;
-  job.input = fs::absolute(input).lexically_normal();
-  job.package = package::is_package(job.input);
-  if (options.defrag.in_place) {
-    job.output = job.input;
-  } else {
-    job.output =
-        fs::absolute(options.output.value_or(job.package ? package::default_output_path(input)
-                                                         : default_output_path(input)))
-            .lexically_normal();
-  }
-  return job;
-}
 
 Outcome run(const std::string& input, const std::optional<std::string>& output, bool in_place,
             const std::optional<std::string>& backup, bool verify, bool force,
@@ -63,20 +46,14 @@ Outcome run(const std::string& input, const std::optional<std::string>& output, 
   options.defrag.sort = sort;
   options.defrag.jobs = table_jobs;
   if (hyperd) options.defrag.hyperd = *hyperd;
-  if (output && in_place) {
-    return {static_cast<int>(ExitCode::usage),
-            "in_place writes over the input; it takes no output path", ""};
-  }
-  if (backup && !in_place) {
-    return {static_cast<int>(ExitCode::usage), "backup only goes with in_place", ""};
-  }
-  std::vector<report::FileResult> results;
+  // One input, named exactly (no glob expansion, no directory walk).
+  std::vector<batch::FileResult> results;
   try {
-    results = batch::run({job_for(input, options)}, options, {});
+    results = batch::run({batch::job_for(input, options)}, options, {});
   } catch (const Error& error) {
-    return {static_cast<int>(error.code()), report::one_line(error.what()), ""};
+    return {static_cast<int>(error.code()), one_line(error.what()), ""};
   } catch (const std::exception& error) {
-    return {static_cast<int>(ExitCode::internal), report::one_line(error.what()), ""};
+    return {static_cast<int>(ExitCode::internal), one_line(error.what()), ""};
   }
   const int code = batch::exit_code(results);
   const double seconds =

@@ -122,11 +122,7 @@ Verdict compare_rows(sql::Connection& connection, const catalog::Catalog& source
   Verdict verdict;
   for (const auto& table : source.tables) {
     if (verdict.differences.size() >= max_differences) break;
-    std::string columns;
-    for (const auto& column : table.columns) {
-      if (!columns.empty()) columns += ", ";
-      columns += quote_identifier(column.name);
-    }
+    const std::string columns = catalog::column_list(table);
     const auto a = quote_qualified({source_alias, table.schema, table.name});
     const auto b = quote_qualified({copy_alias, table.schema, table.name});
     const auto result = connection.exec(fmt::format(
