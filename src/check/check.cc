@@ -23,10 +23,6 @@ namespace {
 constexpr const char* kAlias = "checked";
 constexpr const char* kValuesAlias = "check_values";
 
-[[noreturn]] void bad_input(const fs::path& path, const std::string& cause) {
-  throw Error(ExitCode::bad_input, fmt::format("{}: {}", path.string(), cause));
-}
-
 // An expression that makes the engine decode a column's every value as a
 // query reading it would: its text form (geography values are checked
 // against their checksum only when decoded).
@@ -179,13 +175,7 @@ FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
   check_hyper_file(check.path);
   check.size = hyperdefrag::file_size(check.path);
   sql::Connection connection(engine.endpoint());
-  std::optional<sql::Attached> attached;
-  try {
-    attached.emplace(connection, check.path, kAlias, sql::AttachMode::read_only);
-  } catch (const sql::SqlError& error) {
-    bad_input(check.path,
-              fmt::format("cannot be opened as a Hyper database: {}", error.engine_message()));
-  }
+  sql::Attached attached = sql::attach_input(connection, check.path, kAlias);
   check.catalog = catalog::read_catalog(connection, kAlias, check.path.string());
   const auto versions = catalog::row_versions_by_table(connection, kAlias);
   std::vector<long long> rows;
@@ -214,7 +204,7 @@ FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
     check.deep = true;
     check.unreadable = find_unreadable(connection, check.tables, scratch.path());
   }
-  attached->detach();
+  attached.detach();
   check.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return check;
 }

@@ -394,10 +394,15 @@ CheckOutcome check_one(engine::HyperProcess& engine, const batch::Job& job,
     if (job.package) {
       package::Unpacked unpacked(job.input);
       for (const auto& extract : unpacked.extracts()) {
-        auto checked = check::check_file(engine, extract.path, options);
-        checked.path = job.input;
-        checked.entry = extract.entry;
-        outcome.checks.push_back(std::move(checked));
+        try {
+          auto checked = check::check_file(engine, extract.path, options);
+          checked.path = job.input;
+          checked.entry = extract.entry;
+          outcome.checks.push_back(std::move(checked));
+        } catch (const Error& error) {
+          // About the package and the entry, not the private copy.
+          throw error.about(package::entry_subject(job.input, extract.entry));
+        }
       }
     } else {
       outcome.checks.push_back(check::check_file(engine, job.input, options));
@@ -408,16 +413,13 @@ CheckOutcome check_one(engine::HyperProcess& engine, const batch::Job& job,
       }
     }
   } catch (const Error& error) {
+    // An error about no file in particular (an interruption) is about this one.
     outcome.result.exit_code = static_cast<int>(error.code());
-    outcome.result.error = one_line(error.what());
+    outcome.result.error =
+        one_line(error.subject().empty() ? error.about(job.input).what() : error.what());
   } catch (const std::exception& error) {
     outcome.result.exit_code = static_cast<int>(ExitCode::internal);
-    outcome.result.error =
-        one_line(fmt::format("{}: {}", job.input.string(), error.what()));
-  }
-  if (!outcome.result.error.empty() &&
-      outcome.result.error.find(job.input.string()) == std::string::npos) {
-    outcome.result.error = fmt::format("{}: {}", job.input.string(), outcome.result.error);
+    outcome.result.error = one_line(Error(ExitCode::internal, job.input, error.what()).what());
   }
   return outcome;
 }

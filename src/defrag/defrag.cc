@@ -112,31 +112,6 @@ bool is_disk_full(const sql::SqlError& error) {
          message.find("No space left on device") != std::string::npos;
 }
 
-// hyperd's message for a file another process has locked.
-bool is_locked_elsewhere(const sql::SqlError& error) {
-  return error.sqlstate() == "55006" ||
-         error.engine_message().find("locked by another process") != std::string::npos;
-}
-
-// Turns the engine's refusal to open the input into a message about the file.
-[[noreturn]] void explain_attach_failure(const fs::path& input, const sql::SqlError& error) {
-  std::string cause = error.engine_message();
-  const std::string prefix = "could not load database: ";
-  if (cause.rfind(prefix, 0) == 0) cause = cause.substr(prefix.size());
-  if (error.sqlstate() == "0AS01") {
-    throw Error(ExitCode::bad_input, input,
-                fmt::format("written by a newer Hyper than this engine reads: {}", cause));
-  }
-  if (is_locked_elsewhere(error)) {
-    throw Error(ExitCode::busy, input,
-                fmt::format("another program has it open for writing ({}); close it there and "
-                            "try again",
-                            cause));
-  }
-  throw Error(ExitCode::bad_input, input,
-              fmt::format("cannot be opened as a Hyper database: {}", cause));
-}
-
 // Step 4: refuses, before anything is written, a format version that cannot
 // hold a column, naming the table and the column.
 void check_version(const fs::path& input, const catalog::Catalog& source, int version) {
@@ -247,13 +222,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
     connection.set_observer(hooks.on_statement);
 
     // 3. Input, read-only.
-    std::optional<sql::Attached> input;
-    try {
-      input.emplace(connection, report.input, kInputAlias, sql::AttachMode::read_only);
-    } catch (const sql::SqlError& error) {
-      if (error.sqlstate().rfind("08", 0) == 0) throw;  // the engine, not the file
-      explain_attach_failure(report.input, error);
-    }
+    sql::Attached input = sql::attach_input(connection, report.input, kInputAlias);
     const auto source = catalog::read_catalog(connection, kInputAlias, report.input.string());
     report.version_before = source.format_version;
     report.schemas = source.schemas.size();
@@ -326,7 +295,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
                 every_row ? verify::RowCheck::exact : verify::RowCheck::counts);
     report.verified = every_row;
     report.verify_seconds = seconds_since(verify_started);
-    input->detach();
+    input.detach();
   } catch (const sql::SqlError& error) {
     explain_copy_failure(error, engine, report);
   }

@@ -121,22 +121,6 @@ namespace {
 bool lost_engine(const sql::SqlError& error) { return error.sqlstate().rfind("08", 0) == 0; }
 
 // The engine refused to attach the file: too new, locked, or not a database.
-[[noreturn]] void explain_attach_failure(const fs::path& path, const sql::SqlError& error) {
-  std::string cause = error.engine_message();
-  const std::string prefix = "could not load database: ";
-  if (cause.rfind(prefix, 0) == 0) cause = cause.substr(prefix.size());
-  if (error.sqlstate() == "55006" || cause.find("locked by another process") != std::string::npos) {
-    throw Error(
-        ExitCode::busy, path,
-        fmt::format("another program has it open for writing ({}); close it there and try again",
-                    cause));
-  }
-  if (error.sqlstate() == "0AS01") {
-    bad_input(path, fmt::format("written by a newer Hyper than this engine reads: {}", cause));
-  }
-  bad_input(path, fmt::format("cannot be opened as a Hyper database: {}", cause));
-}
-
 // The engine refused a query on the attached file: the engine's fault when
 // the connection or its resources failed, else the file's (damaged content).
 [[noreturn]] void explain_read_failure(const fs::path& path, const sql::SqlError& error) {
@@ -165,18 +149,12 @@ FileInfo inspect_file(engine::HyperProcess& engine, const fs::path& path) {
   info.size = hyperdefrag::file_size(info.path);
   try {
     sql::Connection connection(engine.endpoint());
-    std::optional<sql::Attached> attached;
-    try {
-      attached.emplace(connection, info.path, kAlias, sql::AttachMode::read_only);
-    } catch (const sql::SqlError& error) {
-      if (lost_engine(error)) throw;
-      explain_attach_failure(info.path, error);
-    }
+    sql::Attached attached = sql::attach_input(connection, info.path, kAlias);
     info.catalog = catalog::read_catalog(connection, kAlias, info.path.string());
     for (const auto& table : info.catalog.tables) {
       info.tables.push_back({table, catalog::count_rows(connection, kAlias, table)});
     }
-    attached->detach();
+    attached.detach();
   } catch (const sql::SqlError& error) {
     explain_read_failure(info.path, error);
   }

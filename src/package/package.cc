@@ -96,10 +96,9 @@ std::vector<Entry> list_entries(zip_t* archive, const fs::path& path) {
   return entries;
 }
 
-// An error about one entry: "<package> [<entry>]: <cause>".
 [[noreturn]] void entry_error(ExitCode code, const fs::path& package, const std::string& entry,
                               const std::string& cause) {
-  throw Error(code, fmt::format("{} [{}]", package.string(), entry), cause);
+  throw Error(code, entry_subject(package, entry), cause);
 }
 
 // Reads up to `size` bytes of `file` into `buffer`, fewer only at the end of
@@ -319,6 +318,10 @@ void write_archive(zip_t* in, const std::vector<Entry>& entries,
 
 }  // namespace
 
+fs::path entry_subject(const fs::path& package, const std::string& entry) {
+  return fmt::format("{} [{}]", package.string(), entry);
+}
+
 std::unique_ptr<Prepared> preflight(const DefragOptions& options, DryRun dry_run) {
   return std::make_unique<Prepared>(destination_for(options), check_package, dry_run);
 }
@@ -361,7 +364,7 @@ PackageReport defragment_package(const DefragOptions& options, const DefragHooks
       result.extracts.push_back({entry.name, std::move(report)});
     } catch (const Error& error) {
       // The error names the package and the entry, not the private copy.
-      throw error.about(fmt::format("{} [{}]", result.input.string(), entry.name));
+      throw error.about(entry_subject(result.input, entry.name));
     }
     std::error_code ignored;
     fs::remove(extracted, ignored);

@@ -54,6 +54,9 @@ struct PackageReport {
   std::vector<ExtractResult> extracts;
 };
 
+// What an error about one entry of a package is about: "<package> [<entry>]".
+std::filesystem::path entry_subject(const std::filesystem::path& package, const std::string& entry);
+
 // Step 1 for a package (`options.input`): the checks of defrag/prepare.h,
 // with a package's own input check. A dry run (DryRun::yes) gives the same
 // answer and leaves nothing. Throws hyperdefrag::Error naming the file.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "sql/quote.h"
+#include "util/error.h"
 
 namespace hyperdefrag::sql {
 
@@ -29,6 +30,31 @@ void Attached::detach() {
   if (!attached_) return;
   attached_ = false;
   connection_.exec(fmt::format("DETACH DATABASE {}", quote_identifier(alias_)));
+}
+
+Attached attach_input(Connection& connection, const std::filesystem::path& path,
+                      std::string alias) {
+  try {
+    return Attached(connection, path, std::move(alias), AttachMode::read_only);
+  } catch (const SqlError& error) {
+    if (error.sqlstate().rfind("08", 0) == 0) throw;
+    std::string cause = error.engine_message();
+    const std::string prefix = "could not load database: ";
+    if (cause.rfind(prefix, 0) == 0) cause = cause.substr(prefix.size());
+    if (error.sqlstate() == "0AS01") {
+      throw Error(ExitCode::bad_input, path,
+                  fmt::format("written by a newer Hyper than this engine reads: {}", cause));
+    }
+    if (error.sqlstate() == "55006" ||
+        cause.find("locked by another process") != std::string::npos) {
+      throw Error(ExitCode::busy, path,
+                  fmt::format("another program has it open for writing ({}); close it there and "
+                              "try again",
+                              cause));
+    }
+    throw Error(ExitCode::bad_input, path,
+                fmt::format("cannot be opened as a Hyper database: {}", cause));
+  }
 }
 
 }  // namespace hyperdefrag::sql

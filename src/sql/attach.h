@@ -33,4 +33,11 @@ class Attached {
   bool attached_ = false;
 };
 
+// Attaches a file the run reads, read-only. The engine's refusal becomes a
+// hyperdefrag::Error about the file: busy when another process holds it
+// (SQLSTATE 55006), bad input when it is from a newer Hyper (0AS01) or no
+// Hyper database at all. A lost connection (SQLSTATE class 08) is the
+// engine's fault, not the file's: that SqlError is rethrown as it is.
+Attached attach_input(Connection& connection, const std::filesystem::path& path, std::string alias);
+
 }  // namespace hyperdefrag::sql
