@@ -267,6 +267,16 @@ int run_defrag(int argc, char** argv) {
     if (report_out) *report_out << json.dump(2) << "\n";
   };
 
+  if (plan.sharding) {
+    const auto& [shard, balance] = *plan.sharding;
+    console.line(fmt::format(
+        "Shard {}/{}: {} of {} files, {} of {}; the fullest shard holds {:.2f} times the ideal "
+        "share",
+        shard.index + 1, shard.count, balance.files.at(shard.index),
+        std::accumulate(balance.files.begin(), balance.files.end(), std::size_t{0}),
+        human_size(balance.bytes.at(shard.index)), human_size(balance.total),
+        balance.worst_ratio()));
+  }
   if (s.dry_run) {
     auto items = batch::dry_run(plan.jobs, s.batch);
     for (const auto& rejected : plan.rejected) {
@@ -291,16 +301,6 @@ int run_defrag(int argc, char** argv) {
     return code;
   }
 
-  if (plan.sharding) {
-    const auto& [shard, balance] = *plan.sharding;
-    console.line(fmt::format(
-        "Shard {}/{}: {} of {} files, {} of {}; the fullest shard holds {:.2f} times the ideal "
-        "share",
-        shard.index + 1, shard.count, balance.files.at(shard.index),
-        std::accumulate(balance.files.begin(), balance.files.end(), std::size_t{0}),
-        human_size(balance.bytes.at(shard.index)), human_size(balance.total),
-        balance.worst_ratio()));
-  }
   if (s.batch.results_dir) {
     try {
       batch::results::prepare_directory(*s.batch.results_dir);
