@@ -65,6 +65,7 @@ def defragment(
     sort: Optional[str] = None,
     table_jobs: Optional[int] = None,
     hyperd: Optional[PathLike] = None,
+    min_gain: Optional[str] = None,
 ) -> dict[str, Any]:
     """Writes a compacted copy of ``input`` (a .hyper file, or a .twbx/.tdsx
     package) and returns the report ``hyperdefrag --json`` prints, as a dict.
@@ -74,7 +75,9 @@ def defragment(
     --backup (True: <stem>.bak.hyper; a path: that path; only with in_place),
     ``verify`` --verify, ``force`` --force, ``target_version``
     --target-version, ``memory_limit`` --memory-limit (e.g. "2g"), ``sort``
-    --sort, ``table_jobs`` --table-jobs and ``hyperd`` --hyperd. Without
+    --sort, ``table_jobs`` --table-jobs, ``min_gain`` --min-gain (e.g. "10%"
+    or "64MiB": a file whose estimated saving is below it is skipped, and the
+    report says ``"skipped": true`` with the estimate) and ``hyperd`` --hyperd. Without
     ``hyperd`` or $HYPERD_PATH the engine is the tableauhyperapi this Python
     imports (installed with hyperdefrag).
 
@@ -103,6 +106,7 @@ def defragment(
         sort or "",
         table_jobs or 0,
         _path(hyperd),
+        min_gain,
     )
     report = json.loads(report_json) if report_json else None
     if code != 0:

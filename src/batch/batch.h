@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "batch/min_gain.h"
+#include "check/threshold.h"
 #include "defrag/defrag.h"
 #include "package/package.h"
 
@@ -26,6 +28,8 @@ struct BatchOptions {
   int jobs = 1;  // files at once
   // Start one engine for the run even for a single file (for -v, which shows its log).
   bool shared_engine = false;
+  // --min-gain: skip a file whose estimated saving is below this (batch/min_gain.h).
+  std::optional<check::Threshold> min_gain;
 };
 
 // What happened to one input.
@@ -40,7 +44,12 @@ struct FileResult {
   double seconds = 0;
   std::optional<DefragReport> hyper;             // a .hyper input that succeeded
   std::vector<package::ExtractResult> extracts;  // a package input that succeeded
+  // With --min-gain: the estimate it was weighed by. When `gain->skip`, the
+  // file was skipped: nothing was written, `output` is empty and the sizes
+  // are the input's.
+  std::optional<GainDecision> gain;
   bool ok() const { return exit_code == 0; }
+  bool skipped() const { return gain && gain->skip; }
 };
 
 struct Job {
@@ -88,7 +97,9 @@ int exit_code(const std::vector<FileResult>& results);
 
 // --dry-run: what each job needs and whether it could run, from the real
 // run's preflight (defrag/prepare.h) without its side effects: nothing is
-// changed, no lock stays, no engine starts.
+// changed, no lock stays, and no engine starts unless --min-gain needs one
+// to estimate a file (it only reads it; the scratch databases of the
+// estimate are made in a private temporary directory and removed).
 struct DryRunItem {
   Job job;
   std::uintmax_t input_size = 0;
@@ -98,6 +109,8 @@ struct DryRunItem {
   std::uintmax_t temp_free = 0;
   int exit_code = 0;  // the failure foreseen, or 0
   std::string error;
+  std::optional<GainDecision>
+      gain;  // with --min-gain: the estimate, and whether it would be skipped
 };
 std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, const BatchOptions& options);
 

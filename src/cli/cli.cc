@@ -17,6 +17,7 @@
 
 #include "batch/batch.h"
 #include "check/check.h"
+#include "check/threshold.h"
 #include "engine/hyper_process.h"
 #include "engine/locate.h"
 #include "inspect/inspect.h"
@@ -87,8 +88,10 @@ struct DefragSettings {
   std::string report_file;
   std::optional<int> target_version;
   std::string memory_limit;
+  std::string min_gain;
   std::string backup;
   CLI::Option* backup_option = nullptr;
+  CLI::Option* min_gain_option = nullptr;
   bool json = false;
   bool dry_run = false;
   bool quiet = false;
@@ -138,6 +141,12 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
                  "write this file-format version instead of the input's (refused before\n"
                  "anything is written if a column needs a newer one)")
       ->check(CLI::NonNegativeNumber);
+  s.min_gain_option =
+      app.add_option("--min-gain", s.min_gain,
+                     "skip a file whose estimated saving (as `check` estimates it) is below\n"
+                     "this share of its size or amount, e.g. 10% or 64MiB; nothing is written\n"
+                     "for it and it counts as a success (a package: when every extract is)")
+          ->type_name("PCT|SIZE");
   app.add_option("--table-jobs", s.batch.defrag.jobs,
                  "copy this many tables of a file at once, each on its own connection\n"
                  "(default: the machine's cores, at most 4)")
@@ -168,6 +177,8 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
       "  hyperdefrag Sales.twbx                    writes Sales.new.twbx\n"
       "  hyperdefrag -r -j 2 /data/extracts        every file under the directory\n"
       "  hyperdefrag --dry-run -r /data/extracts   what would be done, and the space\n"
+      "  hyperdefrag -r --in-place --min-gain 10% /data/extracts\n"
+      "                                            only the files that would shrink by 10%\n"
       "  hyperdefrag --json a.hyper b.hyper > report.json\n"
       "  hyperdefrag inspect --json a.hyper\n\n{}",
       kExitCodes));
@@ -195,6 +206,14 @@ int run_defrag(int argc, char** argv) {
   if (!s.hyperd.empty()) s.batch.defrag.hyperd = s.hyperd;
   s.batch.defrag.target_version = s.target_version;
   if (!s.memory_limit.empty()) s.batch.defrag.memory_limit = s.memory_limit;
+  if (s.min_gain_option->count() > 0) {
+    try {
+      s.batch.min_gain = check::parse_threshold(s.min_gain);
+    } catch (const Error& error) {
+      fmt::print(stderr, "hyperdefrag: --min-gain: {} (see --help)\n", error.what());
+      return static_cast<int>(error.code());
+    }
+  }
   s.batch.shared_engine = s.verbose;
   report::Console console(s.quiet     ? report::Verbosity::quiet
                           : s.verbose ? report::Verbosity::verbose
@@ -227,14 +246,11 @@ int run_defrag(int argc, char** argv) {
   if (s.dry_run) {
     auto items = batch::dry_run(plan.jobs, s.batch);
     for (const auto& rejected : plan.rejected) {
-      items.push_back({{rejected.input, rejected.output, false},
-                       0,
-                       0,
-                       0,
-                       0,
-                       0,
-                       rejected.exit_code,
-                       rejected.error});
+      batch::DryRunItem item;
+      item.job = {rejected.input, rejected.output, false};
+      item.exit_code = rejected.exit_code;
+      item.error = rejected.error;
+      items.push_back(std::move(item));
     }
     std::vector<batch::FileResult> outcomes;
     for (const auto& item : items) {

@@ -55,6 +55,8 @@
 //        its name, so an existing backup is only replaced by a complete one;
 //        then the copy is renamed over the input;
 //     d. the directory is fsynced.
+//     The copy carries a note that it is a fresh compacted copy
+//     (util/compacted_mark.h), which --min-gain reads.
 //
 // Disk cost: the output needs at most about the input's size, in the output
 // directory (in place: the input's directory); a backup costs nothing (it is
@@ -112,8 +114,8 @@ bool is_disk_full(const sql::SqlError& error) {
          message.find("No space left on device") != std::string::npos;
 }
 
-// Step 4: refuses, before anything is written, a format version that cannot
-// hold a column, naming the table and the column.
+}  // namespace
+
 void check_version(const fs::path& input, const catalog::Catalog& source, int version) {
   for (const auto& table : source.tables) {
     for (const auto& column : table.columns) {
@@ -128,6 +130,8 @@ void check_version(const fs::path& input, const catalog::Catalog& source, int ve
     }
   }
 }
+
+namespace {
 
 // Turns a statement the engine refused during the copy into the error to
 // report, after telling whether the engine died.
@@ -302,7 +306,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
   if (own_engine) own_engine->stop();
 
   // 9. Into place.
-  place(*prepared);
+  place(*prepared, report.version_after);
   report.size_after = hyperdefrag::file_size(report.output);
   report.seconds = seconds_since(started);
   return report;

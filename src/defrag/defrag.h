@@ -12,6 +12,9 @@
 #include "defrag/prepare.h"
 
 namespace hyperdefrag {
+namespace catalog {
+struct Catalog;
+}  // namespace catalog
 namespace engine {
 struct EngineOptions;
 }  // namespace engine
@@ -79,6 +82,11 @@ Destination destination_for(const DefragOptions& options);
 // A dry run (DryRun::yes) gives the same answer and leaves nothing. Throws
 // hyperdefrag::Error naming the file and the cause.
 std::unique_ptr<Prepared> preflight(const DefragOptions& options, DryRun dry_run);
+
+// Step 4's check: throws hyperdefrag::Error (incompatible version) naming
+// `input`, the table and the column, when format `version` cannot hold a
+// column of `source` (catalog::minimum_version).
+void check_version(const std::filesystem::path& input, const catalog::Catalog& source, int version);
 
 // Runs the whole job. Throws hyperdefrag::Error with the exit code for the
 // cause; on any failure nothing is left behind and the input is untouched
