@@ -17,7 +17,7 @@ check::GainEstimate estimate(const fs::path& file, const fs::path& subject,
                              const DefragOptions& options, const check::Threshold& threshold,
                              const EngineSource& engine) {
   try {
-    return check::estimate_gain(engine(), file, options.target_version, threshold);
+    return check::estimate_gain(engine(), file, options, threshold);
   } catch (const Error& error) {
     throw error.about(subject);
   } catch (const sql::SqlError& error) {

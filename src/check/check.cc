@@ -129,15 +129,6 @@ std::string estimate_line(const FileCheck& check, const FileEstimate& estimate,
                      percent(saving_percent(check.size, size)));
 }
 
-nlohmann::ordered_json releases_json(int version) {
-  auto releases = nlohmann::ordered_json::array();
-  for (const auto& release : oldest_releases_opening(version)) {
-    releases.push_back(release_name(release));
-  }
-  return {{"description", describe_releases_opening(version)},
-          {"oldest_releases", std::move(releases)}};
-}
-
 nlohmann::ordered_json estimate_json(const FileCheck& check, const FileEstimate& estimate) {
   std::size_t sampled = 0;
   for (const auto& table : estimate.tables) sampled += table.sampled ? 1 : 0;
@@ -154,6 +145,15 @@ nlohmann::ordered_json estimate_json(const FileCheck& check, const FileEstimate&
 }
 
 }  // namespace
+
+nlohmann::ordered_json releases_json(int version) {
+  auto releases = nlohmann::ordered_json::array();
+  for (const auto& release : oldest_releases_opening(version)) {
+    releases.push_back(release_name(release));
+  }
+  return {{"description", describe_releases_opening(version)},
+          {"oldest_releases", std::move(releases)}};
+}
 
 long long FileCheck::rows() const {
   long long total = 0;

@@ -88,6 +88,10 @@ FileCheck check_file(engine::HyperProcess& engine, const std::filesystem::path& 
 // The human report of one file; `verbose` adds a line per table.
 std::vector<std::string> human_lines(const FileCheck& check, bool verbose);
 
+// Which Tableau releases open format `version`: {"description": ...,
+// "oldest_releases": ["Desktop 2020.4.15", ...]} (check/tableau_releases.h).
+nlohmann::ordered_json releases_json(int version);
+
 // One JSON object for the file.
 nlohmann::ordered_json to_json(const FileCheck& check);
 

@@ -52,7 +52,7 @@ std::optional<GainEstimate> gain_from_mark(const fs::path& path,
 }
 
 GainEstimate estimate_gain(engine::HyperProcess& engine, const fs::path& path,
-                           std::optional<int> target_version, const Threshold& threshold) {
+                           const DefragOptions& options, const Threshold& threshold) {
   const auto started = std::chrono::steady_clock::now();
   const auto seconds = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -64,10 +64,10 @@ GainEstimate estimate_gain(engine::HyperProcess& engine, const fs::path& path,
   sql::Connection connection(engine.endpoint());
   sql::Attached attached = sql::attach_input(connection, file, kAlias);
   const auto counted = count_tables(connection, kAlias, file);
-  const int version = target_version.value_or(counted.catalog.format_version);
+  const int version = options.target_version.value_or(counted.catalog.format_version);
   estimate.version = version;
   // Refused as the defrag would refuse it, before anything is estimated.
-  check_version(file, counted.catalog, version);
+  check_version(file, counted.catalog, version, options);
 
   // Step 2, in the file's own version only: a newer version may compress
   // differently, which the live share knows nothing of.

@@ -18,6 +18,7 @@
 
 #include "check/estimate.h"
 #include "check/threshold.h"
+#include "defrag/defrag.h"
 #include "engine/hyper_process.h"
 
 namespace hyperdefrag::check {
@@ -52,13 +53,13 @@ bool reaches(const Threshold& threshold, const GainEstimate& estimate);
 std::optional<GainEstimate> gain_from_mark(const std::filesystem::path& path,
                                            std::optional<int> target_version);
 
-// Steps 2 and 3 for the .hyper file `path`, compacted in `target_version`
-// (default: its own): attached read-only through `engine`; scratch databases
-// in a private temporary directory. Throws hyperdefrag::Error naming the file
-// (bad input; incompatible version, exit 11, when `target_version` cannot
-// hold a column, as defrag refuses it) and sql::SqlError when the engine
-// refuses a statement of the estimate.
+// Steps 2 and 3 for the .hyper file `path`, compacted in
+// options.target_version (default: its own): attached read-only through
+// `engine`; scratch databases in a private temporary directory. Throws
+// hyperdefrag::Error naming the file (bad input; incompatible version, exit
+// 11, when the version cannot hold a column: defrag's own check_version) and
+// sql::SqlError when the engine refuses a statement of the estimate.
 GainEstimate estimate_gain(engine::HyperProcess& engine, const std::filesystem::path& path,
-                           std::optional<int> target_version, const Threshold& threshold);
+                           const DefragOptions& options, const Threshold& threshold);
 
 }  // namespace hyperdefrag::check

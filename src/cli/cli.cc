@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "batch/batch.h"
+#include "batch/for_tableau.h"
 #include "check/check.h"
 #include "check/threshold.h"
 #include "engine/hyper_process.h"
@@ -50,8 +51,8 @@ constexpr const char* kExitCodes =
     "  9    busy: another program has the file open, or another hyperdefrag run\n"
     "       is working on it\n"
     "  10   several files were given and at least one failed (see the summary)\n"
-    "  11   --target-version cannot hold the data (NUMERIC above 18 digits needs 3,\n"
-    "       REAL needs 4)\n"
+    "  11   --target-version or --for-tableau cannot hold the data (NUMERIC above\n"
+    "       18 digits needs 3, REAL needs 4)\n"
     "  12   check --deep found values the engine cannot read\n"
     "  129, 130, 143  interrupted by SIGHUP, SIGINT or SIGTERM";
 
@@ -89,6 +90,7 @@ struct DefragSettings {
   std::optional<int> target_version;
   std::string memory_limit;
   std::string min_gain;
+  std::string for_tableau;
   std::string backup;
   CLI::Option* backup_option = nullptr;
   CLI::Option* min_gain_option = nullptr;
@@ -105,7 +107,10 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
       "the input is opened read-only and never changed (--in-place replaces it, in one\n"
       "atomic rename, by its verified copy). Packaged workbooks and\n"
       "data sources (.twbx, .tdsx) are rewritten with every extract compacted.\n"
-      "See also: hyperdefrag inspect --help\n");
+      "For integrity, hyperdefrag check --deep decodes every value as a query would\n"
+      "(--verify compares the copy's raw values with the input's).\n"
+      "See also: hyperdefrag check --help (the saving, before copying), hyperdefrag\n"
+      "inspect --help\n");
   app.name("hyperdefrag");
   app.add_option("input", s.batch.inputs,
                  "the .hyper, .twbx or .tdsx files to defragment; glob patterns and,\n"
@@ -137,10 +142,18 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
   app.add_flag("--verify", s.batch.defrag.verify,
                "compare every row of the copy with the input inside the engine (about\n"
                "1.5x the copy's time); on a difference the copy is not kept");
-  app.add_option("--target-version", s.target_version,
-                 "write this file-format version instead of the input's (refused before\n"
-                 "anything is written if a column needs a newer one)")
-      ->check(CLI::NonNegativeNumber);
+  auto* target_version =
+      app.add_option("--target-version", s.target_version,
+                     "write this file-format version instead of the input's (refused before\n"
+                     "anything is written if a column needs a newer one)")
+          ->check(CLI::NonNegativeNumber);
+  app.add_option("--for-tableau", s.for_tableau,
+                 "write the newest file-format version this Tableau release opens, e.g.\n"
+                 "2022.1.2, 2024.3 or \"Server 2023.1\" (without the patch level: the version\n"
+                 "every patch opens); refused before anything is written if a column needs\n"
+                 "a newer one")
+      ->type_name("RELEASE")
+      ->excludes(target_version);
   s.min_gain_option =
       app.add_option("--min-gain", s.min_gain,
                      "skip a file whose estimated saving (as `check` estimates it) is below\n"
@@ -175,6 +188,7 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
       "  hyperdefrag -o Newfile.hyper Oldfile.hyper\n"
       "  hyperdefrag --in-place --backup Oldfile.hyper   replaces it, keeps Oldfile.bak.hyper\n"
       "  hyperdefrag Sales.twbx                    writes Sales.new.twbx\n"
+      "  hyperdefrag --for-tableau 2022.1.2 a.hyper   a copy Tableau 2022.1.2 opens\n"
       "  hyperdefrag -r -j 2 /data/extracts        every file under the directory\n"
       "  hyperdefrag --dry-run -r /data/extracts   what would be done, and the space\n"
       "  hyperdefrag -r --in-place --min-gain 10% /data/extracts\n"
@@ -214,12 +228,24 @@ int run_defrag(int argc, char** argv) {
       return static_cast<int>(error.code());
     }
   }
+  std::string for_tableau_note;
+  if (!s.for_tableau.empty()) {
+    try {
+      const auto target = check::target_for_release(s.for_tableau);
+      batch::write_for(target, s.batch.defrag);
+      for_tableau_note = batch::ambiguity_note(s.for_tableau, target);
+    } catch (const Error& error) {
+      fmt::print(stderr, "hyperdefrag: --for-tableau: {} (see --help)\n", error.what());
+      return static_cast<int>(error.code());
+    }
+  }
   s.batch.shared_engine = s.verbose;
   report::Console console(s.quiet     ? report::Verbosity::quiet
                           : s.verbose ? report::Verbosity::verbose
                                       : report::Verbosity::normal,
                           !s.json);
   const auto started = std::chrono::steady_clock::now();
+  if (!for_tableau_note.empty()) console.line(for_tableau_note);
 
   batch::Plan plan;
   try {

@@ -116,10 +116,23 @@ bool is_disk_full(const sql::SqlError& error) {
 
 }  // namespace
 
-void check_version(const fs::path& input, const catalog::Catalog& source, int version) {
+void check_version(const fs::path& input, const catalog::Catalog& source, int version,
+                   const DefragOptions& options) {
   for (const auto& table : source.tables) {
     for (const auto& column : table.columns) {
       const auto need = catalog::minimum_version(column);
+      if (need.version > version && !options.for_release.empty()) {
+        throw Error(
+            ExitCode::incompatible_version, input,
+            fmt::format("cannot write a file {} opens (format version {}): column {} of table {} "
+                        "is {}: {}, which {} open",
+                        options.for_release, version, sql::quote_identifier(column.name),
+                        sql::quote_qualified({table.schema, table.name}), column.type,
+                        need.reason,
+                        options.opened_by ? options.opened_by(need.version)
+                                          : fmt::format("releases that read version {}",
+                                                        need.version)));
+      }
       if (need.version > version) {
         throw Error(ExitCode::incompatible_version, input,
                     fmt::format("cannot write format version {}: column {} of table {} is {}: {}",
@@ -233,7 +246,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
 
     // 4. Output under its temporary name, in a version that holds every column.
     report.version_after = options.target_version.value_or(source.format_version);
-    check_version(report.input, source, report.version_after);
+    check_version(report.input, source, report.version_after, options);
     try {
       connection.exec(fmt::format("CREATE DATABASE {} WITH VERSION {}",
                                   sql::quote_identifier(temp.path().string()),
