@@ -117,6 +117,21 @@ else:
     raise AssertionError("no exception for an existing output")
 assert os.path.getmtime("Out.hyper") == before
 assert filecmp.cmp("In.hyper", fixture, shallow=False)
+# min_gain: the fresh output carries hyperdefrag's note and is skipped, unwritten.
+again = hyperdefrag.defragment("Out.hyper", "Again.hyper", min_gain="5%")
+assert again["files"][0]["skipped"] is True, again
+assert again["files"][0]["estimate"]["files"][0]["method"] == "unchanged since compacted", again
+assert not os.path.exists("Again.hyper")
+try:
+    hyperdefrag.defragment("In.hyper", "Bad.hyper", min_gain="ten")
+except hyperdefrag.HyperdefragError as error:
+    assert error.exit_code == 2 and "is not a saving threshold" in error.message, error
+else:
+    raise AssertionError("no exception for min_gain='ten'")
+assert not os.path.exists("Bad.hyper")
+# for_tableau: the newest version that release opens.
+old = hyperdefrag.defragment("In.hyper", "Old.hyper", for_tableau="2019.2.10")
+assert old["files"][0]["hyper"]["format_version_after"] == 1, old
 print("defragment() ->", json.dumps(file["hyper"]["tables"][:1]), "; then", repr(caught))
 PY
 }

@@ -65,6 +65,8 @@ def defragment(
     sort: Optional[str] = None,
     table_jobs: Optional[int] = None,
     hyperd: Optional[PathLike] = None,
+    min_gain: Optional[str] = None,
+    for_tableau: Optional[str] = None,
 ) -> dict[str, Any]:
     """Writes a compacted copy of ``input`` (a .hyper file, or a .twbx/.tdsx
     package) and returns the report ``hyperdefrag --json`` prints, as a dict.
@@ -74,7 +76,11 @@ def defragment(
     --backup (True: <stem>.bak.hyper; a path: that path; only with in_place),
     ``verify`` --verify, ``force`` --force, ``target_version``
     --target-version, ``memory_limit`` --memory-limit (e.g. "2g"), ``sort``
-    --sort, ``table_jobs`` --table-jobs and ``hyperd`` --hyperd. Without
+    --sort, ``table_jobs`` --table-jobs, ``min_gain`` --min-gain (e.g. "10%"
+    or "64MiB": a file whose estimated saving is below it is skipped, and the
+    report says ``"skipped": true`` with the estimate), ``for_tableau``
+    --for-tableau (a release such as "2022.1.2"; not with ``target_version``)
+    and ``hyperd`` --hyperd. Without
     ``hyperd`` or $HYPERD_PATH the engine is the tableauhyperapi this Python
     imports (installed with hyperdefrag).
 
@@ -89,6 +95,8 @@ def defragment(
         hyperd = _own_hyperd()
     if target_version is not None and target_version < 0:
         raise HyperdefragError(2, f"target_version must be 0 or more, not {target_version}")
+    if for_tableau is not None and target_version is not None:
+        raise HyperdefragError(2, "for_tableau and target_version exclude each other")
     if table_jobs is not None and not 1 <= table_jobs <= 32:
         raise HyperdefragError(2, f"table_jobs must be between 1 and 32, not {table_jobs}")
     code, message, report_json = _core.run(
@@ -103,6 +111,8 @@ def defragment(
         sort or "",
         table_jobs or 0,
         _path(hyperd),
+        min_gain,
+        for_tableau,
     )
     report = json.loads(report_json) if report_json else None
     if code != 0:

@@ -107,8 +107,7 @@ DefragOptions options_for(const Job& job, const BatchOptions& options) {
 // A manifest's files, as jobs; its bad lines, as rejected.
 Plan plan_from_manifest(const BatchOptions& options) {
   if (!options.inputs.empty()) {
-    throw Error(ExitCode::usage,
-                "--manifest takes the place of the inputs; give either, not both");
+    throw Error(ExitCode::usage, "--manifest takes the place of the inputs; give either, not both");
   }
   auto manifest = read_manifest(*options.manifest);
   if (options.output && manifest.entries.size() + manifest.rejected.size() > 1) {
@@ -154,17 +153,56 @@ void select_shard(Plan& plan, const Shard& shard) {
 void check_as_planned(const Job& job, const std::optional<FileIdentity>& now) {
   if (!job.expected) return;
   if (!now) {
-    throw Error(ExitCode::bad_input, job.input,
-                "is gone since the manifest was made; not copied");
+    throw Error(ExitCode::bad_input, job.input, "is gone since the manifest was made; not copied");
   }
   if (!now->same_as(*job.expected)) {
     throw Error(ExitCode::bad_input, job.input,
                 fmt::format("changed since the manifest was made (size {} then, {} now; "
                             "modified {} then, {} now); not copied: make the manifest again",
-                            job.expected->size, now->size, job.expected->mtime_ns,
-                            now->mtime_ns));
+                            job.expected->size, now->size, job.expected->mtime_ns, now->mtime_ns));
   }
 }
+
+// --min-gain, next to the preflight: the job's preflight as the dry run
+// makes it (a file that cannot be run fails as it would without --min-gain),
+// then the estimate, on the engine `engine` gives (asked only when a note
+// does not answer).
+GainDecision weigh_job(const Job& job, const DefragOptions& defrag,
+                       const check::Threshold& threshold, const EngineSource& engine) {
+  if (job.package) {
+    package::preflight(defrag, DryRun::yes);
+  } else {
+    preflight(defrag, DryRun::yes);
+  }
+  return weigh_gain(job.package, defrag, threshold, engine);
+}
+
+// An engine started when first asked for; a failure to start is remembered
+// and thrown to every later caller. Safe to share between threads.
+class LazyEngine {
+ public:
+  explicit LazyEngine(std::function<std::unique_ptr<engine::HyperProcess>()> start)
+      : start_(std::move(start)) {}
+  engine::HyperProcess& get() {
+    std::lock_guard lock(mutex_);
+    if (failure_) throw *failure_;
+    if (!engine_) {
+      try {
+        engine_ = start_();
+      } catch (const Error& error) {
+        failure_ = error;
+        throw;
+      }
+    }
+    return *engine_;
+  }
+
+ private:
+  std::function<std::unique_ptr<engine::HyperProcess>()> start_;
+  std::mutex mutex_;
+  std::unique_ptr<engine::HyperProcess> engine_;
+  std::optional<Error> failure_;
+};
 
 }  // namespace
 
@@ -234,7 +272,16 @@ std::vector<FileResult> run(const std::vector<Job>& jobs, const BatchOptions& op
   const bool share =
       jobs.size() > 1 || options.shared_engine ||
       std::any_of(jobs.begin(), jobs.end(), [](const Job& job) { return job.package; });
-  if (share && !jobs.empty()) {
+  // With --min-gain the shared engine starts when a file first needs it: a
+  // run whose every file a note answers (a second run) starts none.
+  LazyEngine lazy_shared([&] {
+    auto engine = std::make_unique<engine::HyperProcess>(
+        engine_options(engine::locate_hyperd(options.defrag.hyperd).path, options.defrag));
+    if (options.shared_engine) engine->keep_log();
+    if (observer.on_engine_started) observer.on_engine_started(engine->log_directory());
+    return engine;
+  });
+  if (share && !jobs.empty() && !options.min_gain) {
     try {
       const auto hyperd = engine::locate_hyperd(options.defrag.hyperd);
       shared = std::make_unique<engine::HyperProcess>(engine_options(hyperd.path, options.defrag));
@@ -275,7 +322,28 @@ std::vector<FileResult> run(const std::vector<Job>& jobs, const BatchOptions& op
         sql::throw_if_interrupted();
         check_as_planned(job, before);
         const DefragOptions defrag = options_for(job, options);
-        if (job.package) {
+        // A single file's engine, started for its estimate; the defrag uses it too.
+        LazyEngine own([&] {
+          return std::make_unique<engine::HyperProcess>(
+              engine_options(engine::locate_hyperd(defrag.hyperd).path, defrag));
+        });
+        std::optional<engine::HyperProcess*> own_started;
+        if (options.min_gain) {
+          result.gain = weigh_job(job, defrag, *options.min_gain, [&]() -> engine::HyperProcess& {
+            if (share) return lazy_shared.get();
+            own_started = &own.get();
+            return **own_started;
+          });
+          if (result.gain->skip) result.skip_reason = skip_reason(*result.gain);
+          if (!result.skipped()) {
+            hooks.engine = share ? &lazy_shared.get() : own_started.value_or(nullptr);
+          }
+        }
+        if (result.skipped()) {
+          result.input = job.input;
+          result.package = job.package;
+          result.size_before = result.size_after = result.gain->size();
+        } else if (job.package) {
           auto report = package::defragment_package(defrag, hooks);
           result.input = report.input;
           result.output = report.output;
@@ -305,9 +373,9 @@ std::vector<FileResult> run(const std::vector<Job>& jobs, const BatchOptions& op
                           results::identity_to_record(result, options.defrag.in_place, before),
                           shard_text(options));
         } catch (const Error& error) {
-          result = failed(job, Error(error.code(), job.input,
-                                     fmt::format("its result could not be recorded: {}",
-                                                 error.what())));
+          result =
+              failed(job, Error(error.code(), job.input,
+                                fmt::format("its result could not be recorded: {}", error.what())));
         }
       }
       if (observer.on_file_done) observer.on_file_done(slot, result);
@@ -343,6 +411,10 @@ int exit_code(const std::vector<FileResult>& results) {
 
 std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, const BatchOptions& options) {
   std::vector<DryRunItem> items;
+  LazyEngine engine([&] {  // started for the first estimate, if any
+    return std::make_unique<engine::HyperProcess>(
+        engine_options(engine::locate_hyperd(options.defrag.hyperd).path, options.defrag));
+  });
   for (const auto& job : jobs) {
     DryRunItem item;
     item.job = job;
@@ -358,6 +430,10 @@ std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, const BatchOptions
       if (checks.size() > 1) {
         item.temp_space = checks[1].needed;
         item.temp_free = checks[1].free;
+      }
+      if (options.min_gain) {
+        item.gain = weigh_job(job, defrag, *options.min_gain,
+                              [&]() -> engine::HyperProcess& { return engine.get(); });
       }
     } catch (const Error& error) {
       item.exit_code = static_cast<int>(error.code());

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "batch/identity.h"
+#include "batch/min_gain.h"
 #include "batch/shard.h"
+#include "check/threshold.h"
 #include "defrag/defrag.h"
 #include "package/package.h"
 
@@ -35,6 +37,8 @@ struct BatchOptions {
   // One result per input is written here, and inputs done by an earlier run
   // are skipped (batch/results.h). The CLI prepares it before the run.
   std::optional<std::filesystem::path> results_dir;
+  // --min-gain: skip a file whose estimated saving is below this (batch/min_gain.h).
+  std::optional<check::Threshold> min_gain;
 };
 
 // What happened to one input.
@@ -49,10 +53,15 @@ struct FileResult {
   double seconds = 0;
   std::optional<DefragReport> hyper;             // a .hyper input that succeeded
   std::vector<package::ExtractResult> extracts;  // a package input that succeeded
-  // Why the file was not worked on this time (done by an earlier run), or
-  // empty; a skipped file is ok.
-  std::string skipped;
+  // Why the file was not worked on this time, or empty: done by an earlier
+  // run and unchanged since (--results-dir), or an estimated saving below
+  // --min-gain (then `gain` holds the estimate). A skipped file is ok;
+  // nothing was written for it, `output` is empty and the sizes are the input's.
+  std::string skip_reason;
+  // With --min-gain: the estimate the file was weighed by.
+  std::optional<GainDecision> gain;
   bool ok() const { return exit_code == 0; }
+  bool skipped() const { return !skip_reason.empty(); }
 };
 
 struct Job {
@@ -120,7 +129,9 @@ int exit_code(const std::vector<FileResult>& results);
 
 // --dry-run: what each job needs and whether it could run, from the real
 // run's preflight (defrag/prepare.h) without its side effects: nothing is
-// changed, no lock stays, no engine starts.
+// changed, no lock stays, and no engine starts unless --min-gain needs one
+// to estimate a file (it only reads it; the scratch databases of the
+// estimate are made in a private temporary directory and removed).
 struct DryRunItem {
   Job job;
   std::uintmax_t input_size = 0;
@@ -130,6 +141,8 @@ struct DryRunItem {
   std::uintmax_t temp_free = 0;
   int exit_code = 0;  // the failure foreseen, or 0
   std::string error;
+  std::optional<GainDecision>
+      gain;  // with --min-gain: the estimate, and whether it would be skipped
 };
 std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, const BatchOptions& options);
 

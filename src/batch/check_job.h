@@ -11,7 +11,7 @@
 namespace hyperdefrag::batch {
 
 struct CheckOutcome {
-  FileResult result;  // the input, and the exit code and error if it failed
+  FileResult result;                     // the input, and the exit code and error if it failed
   std::vector<check::FileCheck> checks;  // one per .hyper file or extract
 };
 

@@ -32,10 +32,10 @@ struct FileIdentity {
 inline std::optional<FileIdentity> identity_of(const std::filesystem::path& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) return std::nullopt;
-  return FileIdentity{static_cast<std::uintmax_t>(info.st_size),
-                      static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 +
-                          info.st_mtim.tv_nsec,
-                      static_cast<std::uintmax_t>(info.st_ino)};
+  return FileIdentity{
+      static_cast<std::uintmax_t>(info.st_size),
+      static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec,
+      static_cast<std::uintmax_t>(info.st_ino)};
 }
 
 }  // namespace hyperdefrag::batch

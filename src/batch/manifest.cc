@@ -47,9 +47,9 @@ Json to_json(const ManifestEntry& entry) {
   json["estimated_size"] = static_cast<long long>(entry.estimated_size);
   json["estimated_saving"] = static_cast<long long>(entry.estimated_saving);
   json["estimated_saving_percent"] =
-      entry.identity.size == 0 ? 0.0
-                               : 100.0 * entry.estimated_saving /
-                                     static_cast<double>(entry.identity.size);
+      entry.identity.size == 0
+          ? 0.0
+          : 100.0 * entry.estimated_saving / static_cast<double>(entry.identity.size);
   json["estimate_uncertainty"] = static_cast<long long>(entry.uncertainty);
   return json;
 }
@@ -95,11 +95,11 @@ ManifestFile read_manifest(const fs::path& manifest) {
     }
   }
   if (file.entries.empty()) {
-    throw Error(ExitCode::bad_input, manifest,
-                first_cause.empty()
-                    ? std::string("the manifest lists no files")
-                    : fmt::format("is not a manifest (JSON lines from hyperdefrag plan): {}",
-                                  first_cause));
+    throw Error(
+        ExitCode::bad_input, manifest,
+        first_cause.empty()
+            ? std::string("the manifest lists no files")
+            : fmt::format("is not a manifest (JSON lines from hyperdefrag plan): {}", first_cause));
   }
   return file;
 }
@@ -144,8 +144,8 @@ ManifestBuild build_manifest(const std::vector<Job>& jobs, engine::HyperProcess&
       slots[i].entry = std::move(entry);
     }
   };
-  const auto workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(jobs_at_once, 1)),
-                                             jobs.size());
+  const auto workers =
+      std::min<std::size_t>(static_cast<std::size_t>(std::max(jobs_at_once, 1)), jobs.size());
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < workers; ++i) threads.emplace_back(work);
   work();
@@ -176,8 +176,9 @@ void write_manifest(const fs::path& path, const std::vector<ManifestEntry>& entr
     }
   }
   std::error_code ignored;
-  fs::permissions(temp.path(), fs::perms::owner_read | fs::perms::owner_write |
-                                   fs::perms::group_read | fs::perms::others_read,
+  fs::permissions(temp.path(),
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                      fs::perms::others_read,
                   ignored);
   temp.commit(Replace::yes);
 }

@@ -27,8 +27,8 @@ namespace hyperdefrag::batch {
 struct ManifestEntry {
   std::filesystem::path path;  // absolute
   bool package = false;
-  FileIdentity identity;  // size and time (no inode)
-  int format_version = 0;  // a package's: the highest of its extracts
+  FileIdentity identity;     // size and time (no inode)
+  int format_version = 0;    // a package's: the highest of its extracts
   std::size_t extracts = 0;  // a package's
   double estimated_size = 0;
   double estimated_saving = 0;  // bytes (a package's: its extracts' savings added up)
@@ -59,8 +59,8 @@ struct ManifestBuild {
 
 // Checks every job (up to `jobs` at once) through `engine` and keeps those
 // whose estimated saving reaches `min_gain` (all without it).
-ManifestBuild build_manifest(const std::vector<Job>& jobs, engine::HyperProcess& engine, int jobs_at_once,
-                             const std::optional<check::Threshold>& min_gain);
+ManifestBuild build_manifest(const std::vector<Job>& jobs, engine::HyperProcess& engine,
+                             int jobs_at_once, const std::optional<check::Threshold>& min_gain);
 
 // Writes the entries as JSON lines, atomically (a temporary file, then a
 // rename). Throws hyperdefrag::Error (bad output) naming the file.

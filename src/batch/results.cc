@@ -32,7 +32,7 @@ std::uint64_t fnv1a(const std::string& text) {
 
 std::string status_of(const FileResult& result) {
   if (!result.ok()) return "failed";
-  return result.skipped.empty() ? "done" : "skipped";
+  return result.skipped() ? "skipped" : "done";
 }
 
 Json identity_json(const std::optional<FileIdentity>& identity) {
@@ -127,7 +127,7 @@ void record(const fs::path& dir, const fs::path& input, const FileResult& result
       {"status", status_of(result)},
       {"exit_code", result.exit_code},
       {"error", result.ok() ? Json(nullptr) : Json(result.error)},
-      {"skipped", result.skipped.empty() ? Json(nullptr) : Json(result.skipped)},
+      {"skipped", result.skipped() ? Json(result.skip_reason) : Json(nullptr)},
       {"output", result.output.empty() ? Json(nullptr) : Json(result.output.string())},
       {"size_before", result.size_before},
       {"size_after", result.size_after},
@@ -150,15 +150,16 @@ void record(const fs::path& dir, const fs::path& input, const FileResult& result
   }
   // Readable by the other users of a shared volume (TempFile makes it 0600).
   std::error_code ignored;
-  fs::permissions(temp.path(), fs::perms::owner_read | fs::perms::owner_write |
-                                   fs::perms::group_read | fs::perms::others_read,
+  fs::permissions(temp.path(),
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                      fs::perms::others_read,
                   ignored);
   temp.commit(Replace::yes);
 }
 
 std::optional<FileIdentity> identity_to_record(const FileResult& result, bool in_place,
                                                const std::optional<FileIdentity>& before) {
-  if (in_place && result.ok() && result.skipped.empty()) return identity_of(result.input);
+  if (in_place && result.ok() && !result.skipped()) return identity_of(result.input);
   return before;
 }
 
@@ -184,8 +185,8 @@ std::optional<FileResult> finished_earlier(const fs::path& dir, const fs::path& 
   result.package = earlier.json.value("kind", "hyper") == "package";
   result.size_before = earlier.size_before;
   result.size_after = earlier.size_after;
-  result.skipped = fmt::format("{} by an earlier run ({}), and unchanged since", earlier.status,
-                               earlier.file.filename().string());
+  result.skip_reason = fmt::format("{} by an earlier run ({}), and unchanged since", earlier.status,
+                                   earlier.file.filename().string());
   return result;
 }
 
@@ -253,10 +254,10 @@ std::vector<std::string> summary_lines(const fs::path& dir, const Merged& merged
   const double percent = merged.bytes_before == 0 ? 0.0
                                                   : 100.0 * static_cast<double>(saved(merged)) /
                                                         static_cast<double>(merged.bytes_before);
-  lines.push_back(fmt::format("Saved {} of {} ({:.1f}%) in the files done",
-                              saved(merged) < 0 ? "-" + human_size(-saved(merged))
-                                                : human_size(saved(merged)),
-                              human_size(merged.bytes_before), percent));
+  lines.push_back(
+      fmt::format("Saved {} of {} ({:.1f}%) in the files done",
+                  saved(merged) < 0 ? "-" + human_size(-saved(merged)) : human_size(saved(merged)),
+                  human_size(merged.bytes_before), percent));
   for (const auto& [code, count] : failures_by_code(merged)) {
     lines.push_back(fmt::format("Exit code {}: {} {}", code, count, count == 1 ? "file" : "files"));
   }

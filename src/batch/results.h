@@ -74,7 +74,7 @@ struct Record {
 
 // Every result in a directory, and the files there that are not one.
 struct Merged {
-  std::vector<Record> records;  // by input path
+  std::vector<Record> records;                                            // by input path
   std::vector<std::pair<std::filesystem::path, std::string>> unreadable;  // file, cause
   std::size_t done = 0;
   std::size_t skipped = 0;

@@ -44,7 +44,8 @@ TEST(Results, ADoneFileIsSkippedUntilItChanges) {
   const auto earlier = finished_earlier(results, input);
   ASSERT_TRUE(earlier);
   EXPECT_TRUE(earlier->ok());
-  EXPECT_NE(earlier->skipped.find("done by an earlier run"), std::string::npos) << earlier->skipped;
+  EXPECT_NE(earlier->skip_reason.find("done by an earlier run"), std::string::npos)
+      << earlier->skip_reason;
   EXPECT_EQ(earlier->size_after, 4u);
 
   // Another file under the same name: done again.
@@ -84,7 +85,8 @@ TEST(Results, MergeCountsAndNamesWhatIsNotAResult) {
   for (const char* name : {"a.hyper", "b.hyper", "c.hyper"}) testing::write_bytes(dir / name, "x");
   const auto results = dir / "results";
   prepare_directory(results);
-  record(results, dir / "a.hyper", done(dir / "a.hyper", 100, 40), identity_of(dir / "a.hyper"), "");
+  record(results, dir / "a.hyper", done(dir / "a.hyper", 100, 40), identity_of(dir / "a.hyper"),
+         "");
   record(results, dir / "b.hyper", failed(dir / "b.hyper", 3), identity_of(dir / "b.hyper"), "");
   record(results, dir / "b.hyper", failed(dir / "b.hyper", 9), identity_of(dir / "b.hyper"), "");
   record(results, dir / "c.hyper", done(dir / "c.hyper", 50, 30), identity_of(dir / "c.hyper"), "");

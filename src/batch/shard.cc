@@ -78,10 +78,11 @@ Shard from_slurm(const Environment& environment, std::size_t id,
     step = (*max - *min) / (count - 1);
   }
   if (count == 0 || id < first || (id - first) % step != 0 || (id - first) / step >= count) {
-    throw Error(ExitCode::usage,
-                fmt::format("--shard auto: SLURM_ARRAY_TASK_ID={} is not a task of an array of {} "
-                            "starting at {}{}",
-                            id, count, first, step > 1 ? fmt::format(" in steps of {}", step) : ""));
+    throw Error(
+        ExitCode::usage,
+        fmt::format("--shard auto: SLURM_ARRAY_TASK_ID={} is not a task of an array of {} "
+                    "starting at {}{}",
+                    id, count, first, step > 1 ? fmt::format(" in steps of {}", step) : ""));
   }
   if (shards && *shards != count) {
     throw Error(ExitCode::usage,

@@ -40,8 +40,8 @@ TEST(Shard, ExplicitFormCountsFromOne) {
   EXPECT_EQ(parse_shard("1/4").count, 4u);
   EXPECT_EQ(parse_shard("4/4").index, 3u);
   EXPECT_EQ(parse_shard("1/1").count, 1u);
-  for (const char* bad : {"0/0", "5/4", "a/b", "0/4", "1/0", "1/", "/4", "4", "1/4x", "-1/4",
-                          " 1/4", "1/4/4", ""}) {
+  for (const char* bad :
+       {"0/0", "5/4", "a/b", "0/4", "1/0", "1/", "/4", "4", "1/4x", "-1/4", " 1/4", "1/4/4", ""}) {
     const auto message = usage_error([&] { parse_shard(bad); });
     EXPECT_NE(message.find(fmt::format("--shard {}: expected K/N", bad)), std::string::npos)
         << bad << ": " << message;
@@ -105,8 +105,9 @@ TEST(Shard, SlurmTaskIsItsPlaceInTheArray) {
     EXPECT_EQ(shard.count, c.count);
   }
   EXPECT_EQ(shard_from_environment(environment(cases[0].variables), 4).count, 4u);
-  EXPECT_NE(usage_error([&] { shard_from_environment(environment(cases[0].variables), 5); })
-                .find("--shards 5 differs from the Slurm array's 4 tasks"),
+  EXPECT_NE(usage_error([&] {
+              shard_from_environment(environment(cases[0].variables), 5);
+            }).find("--shards 5 differs from the Slurm array's 4 tasks"),
             std::string::npos);
   EXPECT_NE(usage_error([] {
               shard_from_environment(environment({{"SLURM_ARRAY_TASK_ID", "3"}}), std::nullopt);
@@ -212,8 +213,9 @@ TEST(Shard, TwoHundredSmallFilesOverFour) {
   // The benchmark's shape (bench/shards.sh): 200 files, 4 shards.
   const auto items = mixed_files(200, 42);
   const auto balance = balance_of(items, assign_shards(items, 4), 4);
-  std::cout << fmt::format("[ balance  ] 200 files over 4 shards: {} files, fullest {:.4f}x ideal\n",
-                           fmt::join(balance.files, "/"), balance.worst_ratio());
+  std::cout << fmt::format(
+      "[ balance  ] 200 files over 4 shards: {} files, fullest {:.4f}x ideal\n",
+      fmt::join(balance.files, "/"), balance.worst_ratio());
   EXPECT_LE(balance.worst_ratio(), 1.2);
 }
 

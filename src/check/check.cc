@@ -129,15 +129,6 @@ std::string estimate_line(const FileCheck& check, const FileEstimate& estimate,
                      percent(saving_percent(check.size, size)));
 }
 
-nlohmann::ordered_json releases_json(int version) {
-  auto releases = nlohmann::ordered_json::array();
-  for (const auto& release : oldest_releases_opening(version)) {
-    releases.push_back(release_name(release));
-  }
-  return {{"description", describe_releases_opening(version)},
-          {"oldest_releases", std::move(releases)}};
-}
-
 nlohmann::ordered_json estimate_json(const FileCheck& check, const FileEstimate& estimate) {
   std::size_t sampled = 0;
   for (const auto& table : estimate.tables) sampled += table.sampled ? 1 : 0;
@@ -155,6 +146,15 @@ nlohmann::ordered_json estimate_json(const FileCheck& check, const FileEstimate&
 
 }  // namespace
 
+nlohmann::ordered_json releases_json(int version) {
+  auto releases = nlohmann::ordered_json::array();
+  for (const auto& release : oldest_releases_opening(version)) {
+    releases.push_back(release_name(release));
+  }
+  return {{"description", describe_releases_opening(version)},
+          {"oldest_releases", std::move(releases)}};
+}
+
 long long FileCheck::rows() const {
   long long total = 0;
   for (const auto& table : tables) total += table.rows;
@@ -167,6 +167,44 @@ long long FileCheck::row_versions() const {
   return total;
 }
 
+long long Counted::rows() const {
+  long long total = 0;
+  for (const auto& table : tables) total += table.rows;
+  return total;
+}
+
+long long Counted::row_versions() const {
+  long long total = 0;
+  for (const auto& table : tables) total += table.row_versions;
+  return total;
+}
+
+std::vector<long long> Counted::rows_by_table() const {
+  std::vector<long long> rows;
+  for (const auto& table : tables) rows.push_back(table.rows);
+  return rows;
+}
+
+std::vector<long long> Counted::row_versions_by_table() const {
+  std::vector<long long> versions;
+  for (const auto& table : tables) versions.push_back(table.row_versions);
+  return versions;
+}
+
+Counted count_tables(sql::Connection& connection, const std::string& alias, const fs::path& file) {
+  Counted counted;
+  counted.catalog = catalog::read_catalog(connection, alias, file.string());
+  const auto versions = catalog::row_versions_by_table(connection, alias);
+  for (const auto& table : counted.catalog.tables) {
+    TableCheck checked{table, catalog::count_rows(connection, alias, table), 0};
+    if (const auto it = versions.find({table.schema, table.name}); it != versions.end()) {
+      checked.row_versions = it->second;
+    }
+    counted.tables.push_back(std::move(checked));
+  }
+  return counted;
+}
+
 FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
                      const CheckOptions& options) {
   const auto started = std::chrono::steady_clock::now();
@@ -176,19 +214,11 @@ FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
   check.size = hyperdefrag::file_size(check.path);
   sql::Connection connection(engine.endpoint());
   sql::Attached attached = sql::attach_input(connection, check.path, kAlias);
-  check.catalog = catalog::read_catalog(connection, kAlias, check.path.string());
-  const auto versions = catalog::row_versions_by_table(connection, kAlias);
-  std::vector<long long> rows;
-  std::vector<long long> row_versions;
-  for (const auto& table : check.catalog.tables) {
-    TableCheck checked{table, catalog::count_rows(connection, kAlias, table), 0};
-    if (const auto it = versions.find({table.schema, table.name}); it != versions.end()) {
-      checked.row_versions = it->second;
-    }
-    rows.push_back(checked.rows);
-    row_versions.push_back(checked.row_versions);
-    check.tables.push_back(std::move(checked));
-  }
+  auto counted = count_tables(connection, kAlias, check.path);
+  const auto rows = counted.rows_by_table();
+  const auto row_versions = counted.row_versions_by_table();
+  check.catalog = std::move(counted.catalog);
+  check.tables = std::move(counted.tables);
   PrivateDir scratch(temp_base(), "hyperdefrag-check-");
   check.estimate = estimate_compacted(connection, kAlias, check.catalog, rows, row_versions,
                                       check.catalog.format_version, scratch.path());

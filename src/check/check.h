@@ -41,6 +41,22 @@ struct TableCheck {
   long long row_versions = 0;  // rows the engine stores, deleted ones too (pg_class.reltuples)
 };
 
+// What a database attached as `alias` holds: its catalog and each table's
+// live rows and row versions, in the catalog's order.
+struct Counted {
+  catalog::Catalog catalog;
+  std::vector<TableCheck> tables;
+
+  long long rows() const;
+  long long row_versions() const;
+  std::vector<long long> rows_by_table() const;
+  std::vector<long long> row_versions_by_table() const;
+};
+
+// Reads them (`file` names the database in errors). Throws sql::SqlError.
+Counted count_tables(sql::Connection& connection, const std::string& alias,
+                     const std::filesystem::path& file);
+
 struct FileCheck {
   std::filesystem::path path;  // absolute
   std::string entry;           // inside a package: the archive entry's name; else empty
@@ -71,6 +87,10 @@ FileCheck check_file(engine::HyperProcess& engine, const std::filesystem::path& 
 
 // The human report of one file; `verbose` adds a line per table.
 std::vector<std::string> human_lines(const FileCheck& check, bool verbose);
+
+// Which Tableau releases open format `version`: {"description": ...,
+// "oldest_releases": ["Desktop 2020.4.15", ...]} (check/tableau_releases.h).
+nlohmann::ordered_json releases_json(int version);
 
 // One JSON object for the file.
 nlohmann::ordered_json to_json(const FileCheck& check);

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <tuple>
 
+#include "util/error.h"
+
 namespace hyperdefrag::check {
 namespace {
 
@@ -170,6 +172,38 @@ std::vector<Release> oldest_releases_opening(int version) {
       releases.insert(releases.end(), note.first.begin(), note.first.end());
   }
   return releases;
+}
+
+TableauTarget target_for_release(std::string_view text) {
+  const auto release = parse_release(text);
+  if (!release) {
+    throw Error(ExitCode::usage,
+                fmt::format("'{}' is not a Tableau release: expected YEAR.QUARTER[.PATCH] with an "
+                            "optional product in front (2022.1.2, 2024.3, \"Server 2023.1\", "
+                            "\"Prep 2022.3\")",
+                            text));
+  }
+  TableauTarget target;
+  target.release = *release;
+  target.patch_given = std::count(text.begin(), text.end(), '.') == 2;
+  target.version = newest_version_opened_by(*release);
+  target.newest_in_branch = target.version;
+  if (!target.patch_given) {
+    // The highest patch level any note names for this branch decides what a
+    // later patch could open.
+    Release later = *release;
+    later.patch = 1'000'000;
+    target.newest_in_branch = newest_version_opened_by(later);
+  }
+  return target;
+}
+
+std::string describe_target(const TableauTarget& target) {
+  const auto& r = target.release;
+  const std::string name = target.patch_given
+                               ? fmt::format("{}.{}.{}", r.year, r.quarter, r.patch)
+                               : fmt::format("{}.{} (every patch level)", r.year, r.quarter);
+  return fmt::format("Tableau {} {}", product_name(r.product), name);
 }
 
 std::string describe_releases_opening(int version) {

@@ -42,6 +42,27 @@ std::optional<Release> parse_release(std::string_view text);
 // every note). Versions newer than kNewestKnownVersion are not known to it.
 int newest_version_opened_by(const Release& release);
 
+// --for-tableau: the release as written ("2022.1.2", "Server 2023.1"), the
+// format version written for it, and whether the patch level was left out
+// and mattered (the version is then the one every patch level opens).
+struct TableauTarget {
+  Release release;
+  bool patch_given = false;
+  int version = 0;
+  // Without a patch level: the version that a later patch of the same branch
+  // opens, when newer than `version` (so a message can name it); else `version`.
+  int newest_in_branch = 0;
+};
+
+// Reads RELEASE as parse_release() does and picks its version. An ambiguous
+// release (year.quarter) picks the version patch 0 opens, which every later
+// patch opens too. Throws hyperdefrag::Error (usage) naming the text and the
+// expected form for anything else.
+TableauTarget target_for_release(std::string_view text);
+
+// "Tableau Desktop 2022.1.2", "Tableau Desktop 2022.1 (every patch level)".
+std::string describe_target(const TableauTarget& target);
+
 // Whether `release` opens files of `version` (false for unknown versions).
 bool opens(const Release& release, int version);
 

@@ -9,8 +9,8 @@
 #include <exception>
 #include <fstream>
 #include <memory>
-#include <numeric>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <regex>
 #include <string_view>
@@ -18,11 +18,12 @@
 
 #include "batch/batch.h"
 #include "batch/check_job.h"
+#include "batch/for_tableau.h"
 #include "batch/manifest.h"
 #include "batch/results.h"
 #include "batch/shard.h"
-#include "check/threshold.h"
 #include "check/check.h"
+#include "check/threshold.h"
 #include "engine/hyper_process.h"
 #include "engine/locate.h"
 #include "inspect/inspect.h"
@@ -56,8 +57,8 @@ constexpr const char* kExitCodes =
     "  9    busy: another program has the file open, or another hyperdefrag run\n"
     "       is working on it\n"
     "  10   several files were given and at least one failed (see the summary)\n"
-    "  11   --target-version cannot hold the data (NUMERIC above 18 digits needs 3,\n"
-    "       REAL needs 4)\n"
+    "  11   --target-version or --for-tableau cannot hold the data (NUMERIC above\n"
+    "       18 digits needs 3, REAL needs 4)\n"
     "  12   check --deep found values the engine cannot read\n"
     "  129, 130, 143  interrupted by SIGHUP, SIGINT or SIGTERM";
 
@@ -94,12 +95,15 @@ struct DefragSettings {
   std::string report_file;
   std::optional<int> target_version;
   std::string memory_limit;
+  std::string min_gain;
+  std::string for_tableau;
   std::string backup;
   CLI::Option* backup_option = nullptr;
   std::string shard;
   std::optional<std::size_t> shards;
   std::string manifest;
   std::string results_dir;
+  CLI::Option* min_gain_option = nullptr;
   bool json = false;
   bool dry_run = false;
   bool quiet = false;
@@ -113,7 +117,10 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
       "the input is opened read-only and never changed (--in-place replaces it, in one\n"
       "atomic rename, by its verified copy). Packaged workbooks and\n"
       "data sources (.twbx, .tdsx) are rewritten with every extract compacted.\n"
-      "See also: hyperdefrag inspect --help\n");
+      "For integrity, hyperdefrag check --deep decodes every value as a query would\n"
+      "(--verify compares the copy's raw values with the input's).\n"
+      "See also: hyperdefrag check --help (the saving, before copying), hyperdefrag\n"
+      "inspect --help\n");
   app.name("hyperdefrag");
   app.add_option("input", s.batch.inputs,
                  "the .hyper, .twbx or .tdsx files to defragment; glob patterns and,\n"
@@ -146,10 +153,24 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
   app.add_flag("--verify", s.batch.defrag.verify,
                "compare every row of the copy with the input inside the engine (about\n"
                "1.5x the copy's time); on a difference the copy is not kept");
-  app.add_option("--target-version", s.target_version,
-                 "write this file-format version instead of the input's (refused before\n"
-                 "anything is written if a column needs a newer one)")
-      ->check(CLI::NonNegativeNumber);
+  auto* target_version =
+      app.add_option("--target-version", s.target_version,
+                     "write this file-format version instead of the input's (refused before\n"
+                     "anything is written if a column needs a newer one)")
+          ->check(CLI::NonNegativeNumber);
+  app.add_option("--for-tableau", s.for_tableau,
+                 "write the newest file-format version this Tableau release opens, e.g.\n"
+                 "2022.1.2, 2024.3 or \"Server 2023.1\" (without the patch level: the version\n"
+                 "every patch opens); refused before anything is written if a column needs\n"
+                 "a newer one")
+      ->type_name("RELEASE")
+      ->excludes(target_version);
+  s.min_gain_option =
+      app.add_option("--min-gain", s.min_gain,
+                     "skip a file whose estimated saving (as `check` estimates it) is below\n"
+                     "this share of its size or amount, e.g. 10% or 64MiB; nothing is written\n"
+                     "for it and it counts as a success (a package: when every extract is)")
+          ->type_name("PCT|SIZE");
   app.add_option("--table-jobs", s.batch.defrag.jobs,
                  "copy this many tables of a file at once, each on its own connection\n"
                  "(default: the machine's cores, at most 4)")
@@ -193,8 +214,11 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
       "  hyperdefrag -o Newfile.hyper Oldfile.hyper\n"
       "  hyperdefrag --in-place --backup Oldfile.hyper   replaces it, keeps Oldfile.bak.hyper\n"
       "  hyperdefrag Sales.twbx                    writes Sales.new.twbx\n"
+      "  hyperdefrag --for-tableau 2022.1.2 a.hyper   a copy Tableau 2022.1.2 opens\n"
       "  hyperdefrag -r -j 2 /data/extracts        every file under the directory\n"
       "  hyperdefrag --dry-run -r /data/extracts   what would be done, and the space\n"
+      "  hyperdefrag -r --in-place --min-gain 10% /data/extracts\n"
+      "                                            only the files that would shrink by 10%\n"
       "  hyperdefrag --json a.hyper b.hyper > report.json\n"
       "  hyperdefrag -r --shard 2/4 --results-dir /data/results /data/extracts\n"
       "  hyperdefrag inspect --json a.hyper\n\n{}",
@@ -239,12 +263,32 @@ int run_defrag(int argc, char** argv) {
   if (!s.hyperd.empty()) s.batch.defrag.hyperd = s.hyperd;
   s.batch.defrag.target_version = s.target_version;
   if (!s.memory_limit.empty()) s.batch.defrag.memory_limit = s.memory_limit;
+  if (s.min_gain_option->count() > 0) {
+    try {
+      s.batch.min_gain = check::parse_threshold(s.min_gain);
+    } catch (const Error& error) {
+      fmt::print(stderr, "hyperdefrag: --min-gain: {} (see --help)\n", error.what());
+      return static_cast<int>(error.code());
+    }
+  }
+  std::string for_tableau_note;
+  if (!s.for_tableau.empty()) {
+    try {
+      const auto target = check::target_for_release(s.for_tableau);
+      batch::write_for(target, s.batch.defrag);
+      for_tableau_note = batch::ambiguity_note(s.for_tableau, target);
+    } catch (const Error& error) {
+      fmt::print(stderr, "hyperdefrag: --for-tableau: {} (see --help)\n", error.what());
+      return static_cast<int>(error.code());
+    }
+  }
   s.batch.shared_engine = s.verbose;
   report::Console console(s.quiet     ? report::Verbosity::quiet
                           : s.verbose ? report::Verbosity::verbose
                                       : report::Verbosity::normal,
                           !s.json);
   const auto started = std::chrono::steady_clock::now();
+  if (!for_tableau_note.empty()) console.line(for_tableau_note);
 
   batch::Plan plan;
   try {
@@ -281,14 +325,12 @@ int run_defrag(int argc, char** argv) {
   if (s.dry_run) {
     auto items = batch::dry_run(plan.jobs, s.batch);
     for (const auto& rejected : plan.rejected) {
-      items.push_back({{rejected.input, rejected.output, false, 0, std::nullopt},
-                       0,
-                       0,
-                       0,
-                       0,
-                       0,
-                       rejected.exit_code,
-                       rejected.error});
+      batch::DryRunItem item;
+      item.job.input = rejected.input;
+      item.job.output = rejected.output;
+      item.exit_code = rejected.exit_code;
+      item.error = rejected.error;
+      items.push_back(std::move(item));
     }
     std::vector<batch::FileResult> outcomes;
     for (const auto& item : items) {
@@ -337,9 +379,7 @@ int run_defrag(int argc, char** argv) {
                                   removed.string()));
       }
     }
-    if (!result.skipped.empty()) {
-      console.line(fmt::format("Skipped {}: {}", result.input.string(), result.skipped));
-    } else if (result.ok()) {
+    if (result.ok()) {
       for (const auto& line : report::file_lines(result)) console.line(line);
     } else {
       console.error("hyperdefrag: " + result.error);

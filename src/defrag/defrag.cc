@@ -55,6 +55,8 @@
 //        its name, so an existing backup is only replaced by a complete one;
 //        then the copy is renamed over the input;
 //     d. the directory is fsynced.
+//     The copy carries a note that it is a fresh compacted copy
+//     (util/compacted_mark.h), which --min-gain reads.
 //
 // Disk cost: the output needs at most about the input's size, in the output
 // directory (in place: the input's directory); a backup costs nothing (it is
@@ -112,12 +114,25 @@ bool is_disk_full(const sql::SqlError& error) {
          message.find("No space left on device") != std::string::npos;
 }
 
-// Step 4: refuses, before anything is written, a format version that cannot
-// hold a column, naming the table and the column.
-void check_version(const fs::path& input, const catalog::Catalog& source, int version) {
+}  // namespace
+
+void check_version(const fs::path& input, const catalog::Catalog& source, int version,
+                   const DefragOptions& options) {
   for (const auto& table : source.tables) {
     for (const auto& column : table.columns) {
       const auto need = catalog::minimum_version(column);
+      if (need.version > version && !options.for_release.empty()) {
+        throw Error(
+            ExitCode::incompatible_version, input,
+            fmt::format("cannot write a file {} opens (format version {}): column {} of table {} "
+                        "is {}: {}, which {} open",
+                        options.for_release, version, sql::quote_identifier(column.name),
+                        sql::quote_qualified({table.schema, table.name}), column.type,
+                        need.reason,
+                        options.opened_by ? options.opened_by(need.version)
+                                          : fmt::format("releases that read version {}",
+                                                        need.version)));
+      }
       if (need.version > version) {
         throw Error(ExitCode::incompatible_version, input,
                     fmt::format("cannot write format version {}: column {} of table {} is {}: {}",
@@ -128,6 +143,8 @@ void check_version(const fs::path& input, const catalog::Catalog& source, int ve
     }
   }
 }
+
+namespace {
 
 // Turns a statement the engine refused during the copy into the error to
 // report, after telling whether the engine died.
@@ -229,7 +246,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
 
     // 4. Output under its temporary name, in a version that holds every column.
     report.version_after = options.target_version.value_or(source.format_version);
-    check_version(report.input, source, report.version_after);
+    check_version(report.input, source, report.version_after, options);
     try {
       connection.exec(fmt::format("CREATE DATABASE {} WITH VERSION {}",
                                   sql::quote_identifier(temp.path().string()),
@@ -302,7 +319,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
   if (own_engine) own_engine->stop();
 
   // 9. Into place.
-  place(*prepared);
+  place(*prepared, report.version_after);
   report.size_after = hyperdefrag::file_size(report.output);
   report.seconds = seconds_since(started);
   return report;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,9 @@
 #include "defrag/prepare.h"
 
 namespace hyperdefrag {
+namespace catalog {
+struct Catalog;
+}  // namespace catalog
 namespace engine {
 struct EngineOptions;
 }  // namespace engine
@@ -32,6 +36,11 @@ struct DefragOptions {
   std::optional<std::filesystem::path> backup;
   // Write this file-format version instead of the input's.
   std::optional<int> target_version;
+  // --for-tableau: the release target_version was chosen for ("Tableau
+  // Desktop 2022.1.2"), and who opens a given version ("Tableau Desktop/Server
+  // 2022.4.1 and newer; ..."), for the refusal when a column needs a newer one.
+  std::string for_release;
+  std::function<std::string(int version)> opened_by;
   // Prove, after the copy, that the output holds exactly the input's catalog
   // and rows (verify/verify.h); on a mismatch the output is not kept.
   bool verify = false;
@@ -79,6 +88,14 @@ Destination destination_for(const DefragOptions& options);
 // A dry run (DryRun::yes) gives the same answer and leaves nothing. Throws
 // hyperdefrag::Error naming the file and the cause.
 std::unique_ptr<Prepared> preflight(const DefragOptions& options, DryRun dry_run);
+
+// Step 4's check: throws hyperdefrag::Error (incompatible version) naming
+// `input`, the table and the column, when format `version` cannot hold a
+// column of `source` (catalog::minimum_version); with options.for_release,
+// also the release asked for and, from options.opened_by, the releases that
+// open the version the column needs.
+void check_version(const std::filesystem::path& input, const catalog::Catalog& source, int version,
+                   const DefragOptions& options);
 
 // Runs the whole job. Throws hyperdefrag::Error with the exit code for the
 // cause; on any failure nothing is left behind and the input is untouched

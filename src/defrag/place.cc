@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/compacted_mark.h"
 #include "util/error.h"
 
 namespace hyperdefrag {
@@ -79,9 +80,11 @@ void replace_in_place(TempFile& copy, FileLock& input_lock, const FileState& bef
 
 }  // namespace
 
-void place(Prepared& prepared) {
+void place(Prepared& prepared, std::optional<int> written_version) {
   const Destination& d = prepared.destination();
   adopt_permissions(prepared.temp().path(), prepared.input_state(), d.in_place);
+  // The rename keeps the note, and the file's size and time it records.
+  mark_compacted(prepared.temp().path(), written_version);
   if (d.in_place) {
     replace_in_place(prepared.temp(), prepared.input_lock(), prepared.input_state(), d.backup,
                      d.force);

@@ -4,6 +4,8 @@
 // file, each extract of a package and the package itself all go through it.
 #pragma once
 
+#include <optional>
+
 #include "defrag/prepare.h"
 
 namespace hyperdefrag {
@@ -12,7 +14,9 @@ namespace hyperdefrag {
 // written under prepared.temp() to its final name. Until the last rename the
 // input is untouched. Throws hyperdefrag::Error naming the file and the
 // cause; on failure the copy is left to its TempFile to remove, and a backup
-// this call added is removed again.
-void place(Prepared& prepared);
+// this call added is removed again. Before the rename the copy gets the note
+// of util/compacted_mark.h, with `written_version` (the format version
+// written, if there is one).
+void place(Prepared& prepared, std::optional<int> written_version);
 
 }  // namespace hyperdefrag

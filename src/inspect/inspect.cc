@@ -4,6 +4,8 @@
 
 #include <optional>
 
+#include "check/check.h"
+#include "check/tableau_releases.h"
 #include "sql/attach.h"
 #include "sql/quote.h"
 #include "util/error.h"
@@ -192,6 +194,8 @@ std::vector<std::string> human_lines(const FileInfo& info) {
       }
     }
   }
+  lines.push_back(
+      fmt::format("  opened by {}", check::describe_releases_opening(info.catalog.format_version)));
   return lines;
 }
 
@@ -214,6 +218,7 @@ nlohmann::ordered_json to_json(const FileInfo& info) {
                                  {"file", info.path.string()},
                                  {"size", info.size},
                                  {"format_version", info.catalog.format_version},
+                                 {"opened_by", check::releases_json(info.catalog.format_version)},
                                  {"schemas", std::move(schemas)}};
   if (!info.entry.empty()) json["entry"] = info.entry;
   return json;

@@ -23,8 +23,9 @@ FileInfo described(const std::string& description) {
 
 TEST(InspectLayout, ADescriptionStaysOnOneLineWithItsBreaksShownAsEscapes) {
   const auto lines = human_lines(described("first line\nsecond\r\nthird\tcolumn"));
-  ASSERT_EQ(lines.size(), 4u);
+  ASSERT_EQ(lines.size(), 5u);
   EXPECT_EQ(lines[3], "      \"id\" bigint NOT NULL -- first line\\nsecond\\r\\nthird\\tcolumn");
+  EXPECT_EQ(lines[4].rfind("  opened by Tableau ", 0), 0u) << lines[4];
   for (const auto& line : lines) EXPECT_EQ(line.find('\n'), std::string::npos) << line;
 }
 

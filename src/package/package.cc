@@ -375,8 +375,9 @@ PackageReport defragment_package(const DefragOptions& options, const DefragHooks
   write_archive(archive.get(), entries, replacements, prepared->temp().path(), result.output);
   prepared->temp().seal();
 
-  // 5. Into place.
-  place(*prepared);
+  // 5. Into place. Its note names a version only when every extract was
+  // written in one asked for.
+  place(*prepared, options.target_version);
   result.size_after = hyperdefrag::file_size(result.output);
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return result;

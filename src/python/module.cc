@@ -16,6 +16,8 @@
 #include <tuple>
 
 #include "batch/batch.h"
+#include "batch/for_tableau.h"
+#include "check/threshold.h"
 #include "report/report.h"
 #include "util/error.h"
 #include "util/text.h"
@@ -32,7 +34,8 @@ Outcome run(const std::string& input, const std::optional<std::string>& output, 
             const std::optional<std::string>& backup, bool verify, bool force,
             const std::optional<int>& target_version,
             const std::optional<std::string>& memory_limit, const std::string& sort, int table_jobs,
-            const std::optional<std::string>& hyperd) {
+            const std::optional<std::string>& hyperd, const std::optional<std::string>& min_gain,
+            const std::optional<std::string>& for_tableau) {
   const auto started = std::chrono::steady_clock::now();
   batch::BatchOptions options;
   options.inputs = {input};
@@ -49,6 +52,8 @@ Outcome run(const std::string& input, const std::optional<std::string>& output, 
   // One input, named exactly (no glob expansion, no directory walk).
   std::vector<batch::FileResult> results;
   try {
+    if (min_gain) options.min_gain = check::parse_threshold(*min_gain);
+    if (for_tableau) batch::write_for(check::target_for_release(*for_tableau), options.defrag);
     results = batch::run({batch::job_for(input, options)}, options, {});
   } catch (const Error& error) {
     return {static_cast<int>(error.code()), one_line(error.what()), ""};
@@ -70,7 +75,8 @@ NB_MODULE(_core, m) {
   m.def("run", &hyperdefrag::python::run, nb::arg("input"), nb::arg("output").none(),
         nb::arg("in_place"), nb::arg("backup").none(), nb::arg("verify"), nb::arg("force"),
         nb::arg("target_version").none(), nb::arg("memory_limit").none(), nb::arg("sort"),
-        nb::arg("table_jobs"), nb::arg("hyperd").none(),
+        nb::arg("table_jobs"), nb::arg("hyperd").none(), nb::arg("min_gain").none(),
+        nb::arg("for_tableau").none(),
         // The run does not touch Python objects: other threads go on meanwhile.
         nb::call_guard<nb::gil_scoped_release>(),
         "Defragments one file; returns (exit_code, error, report_json).");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "check/gain.h"
 #include "sql/quote.h"
 #include "util/files.h"
 #include "util/private_dir.h"
@@ -65,6 +66,7 @@ std::string table_line(const TableResult& table) {
 
 std::vector<std::string> file_lines(const FileResult& file) {
   std::vector<std::string> lines;
+  if (file.skipped()) return {fmt::format("Skipped {}: {}", file.input.string(), file.skip_reason)};
   lines.push_back(
       fmt::format("Successfully converted {} into {}", file.input.string(), file.output.string()));
   for (const auto& extract : file.extracts) {
@@ -124,7 +126,7 @@ std::vector<std::string> summary_lines(const std::vector<FileResult>& files, dou
       ++failed;
       continue;
     }
-    if (!file.skipped.empty()) {
+    if (file.skipped()) {
       ++skipped;
       continue;
     }
@@ -137,8 +139,8 @@ std::vector<std::string> summary_lines(const std::vector<FileResult>& files, dou
                               skipped == 0 ? "" : fmt::format("{} skipped, ", skipped), failed,
                               size_change(before, after), seconds));
   for (const auto& file : files) {
-    if (!file.skipped.empty()) {
-      lines.push_back(fmt::format("  skipped {}: {}", file.input.string(), file.skipped));
+    if (file.skipped()) {
+      lines.push_back(fmt::format("  skipped {}: {}", file.input.string(), file.skip_reason));
     } else if (file.ok()) {
       lines.push_back(fmt::format("  ok      {} -> {} (saved {:.1f}%)", file.input.string(),
                                   file.output.string(),
@@ -151,23 +153,53 @@ std::vector<std::string> summary_lines(const std::vector<FileResult>& files, dou
   return lines;
 }
 
+nlohmann::ordered_json gain_json(const std::optional<batch::GainDecision>& gain) {
+  if (!gain) return nullptr;
+  nlohmann::ordered_json entries = nlohmann::ordered_json::array();
+  for (const auto& entry : gain->entries) {
+    const auto& estimate = entry.estimate;
+    entries.push_back(
+        {{"entry", entry.entry.empty() ? nlohmann::ordered_json(nullptr)
+                                       : nlohmann::ordered_json(entry.entry)},
+         {"size", estimate.size},
+         {"estimated_size", std::llround(estimate.compacted.bytes)},
+         {"uncertainty", std::llround(estimate.compacted.uncertainty)},
+         {"saving", std::llround(estimate.saving_bytes())},
+         {"saving_percent", estimate.saving_percent()},
+         {"method", check::method_name(estimate.method)},
+         {"format_version", estimate.version ? nlohmann::ordered_json(*estimate.version)
+                                             : nlohmann::ordered_json(nullptr)},
+         {"below_min_gain", entry.below},
+         {"seconds", estimate.seconds}});
+  }
+  return {{"min_gain", check::describe(gain->threshold)},
+          {"skipped", gain->skip},
+          {"size", gain->size()},
+          {"saving", std::llround(gain->saving_bytes())},
+          {"saving_percent", gain->saving_percent()},
+          {"files", std::move(entries)}};
+}
+
 nlohmann::ordered_json file_json(const FileResult& file) {
   nlohmann::ordered_json json = {
       {"input", file.input.string()},
-      {"output", file.output.string()},
+      {"output", file.skipped() ? nlohmann::ordered_json(nullptr)
+                                : nlohmann::ordered_json(file.output.string())},
       {"kind", file.package ? "package" : "hyper"},
       {"ok", file.ok()},
       {"exit_code", file.exit_code},
       {"error", file.ok() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(file.error)},
-      {"skipped",
-       file.skipped.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(file.skipped)},
       {"size_before", file.size_before},
       {"size_after", file.size_after},
       {"saved_bytes", static_cast<long long>(saved_bytes(file.size_before, file.size_after))},
       {"saved_percent", saved_percent(file.size_before, file.size_after)},
-      {"seconds", file.seconds}};
+      {"seconds", file.seconds},
+      {"skipped", file.skipped()},
+      {"skip_reason",
+       file.skipped() ? nlohmann::ordered_json(file.skip_reason) : nlohmann::ordered_json(nullptr)},
+      {"estimate", gain_json(file.gain)}};
   if (file.hyper) json["hyper"] = defrag_json(*file.hyper);
-  if (file.package && file.ok()) {
+  if (file.package && file.ok() && !file.skipped()) {
     nlohmann::ordered_json extracts = nlohmann::ordered_json::array();
     for (const auto& extract : file.extracts) {
       auto entry = defrag_json(extract.report);
@@ -190,7 +222,7 @@ nlohmann::ordered_json run_json(const std::vector<FileResult>& files, double sec
     list.push_back(file_json(file));
     if (!file.ok()) {
       ++failed;
-    } else if (!file.skipped.empty()) {
+    } else if (file.skipped()) {
       ++skipped;
     } else {
       before += file.size_before;
@@ -222,6 +254,12 @@ std::vector<std::string> dry_run_lines(const std::vector<batch::DryRunItem>& ite
                                   item.exit_code, item.error));
       continue;
     }
+    if (item.gain && item.gain->skip) {
+      lines.push_back(fmt::format("Would skip {}: estimated saving {:.1f}% (below --min-gain {})",
+                                  item.job.input.string(), item.gain->saving_percent(),
+                                  check::describe(item.gain->threshold)));
+      continue;
+    }
     std::string line = fmt::format(
         "Would defragment {} ({}) into {}: needs up to {} in {} ({} free)", item.job.input.string(),
         human_size(item.input_size), item.job.output.string(), human_size(item.output_space),
@@ -229,6 +267,10 @@ std::vector<std::string> dry_run_lines(const std::vector<batch::DryRunItem>& ite
     if (item.job.package) {
       line += fmt::format(" and up to {} in {} ({} free)", human_size(item.temp_space),
                           temp_base().string(), human_size(item.temp_free));
+    }
+    if (item.gain) {
+      line += fmt::format("; estimated saving {:.1f}% (reaches --min-gain {})",
+                          item.gain->saving_percent(), check::describe(item.gain->threshold));
     }
     lines.push_back(std::move(line));
   }
@@ -250,7 +292,9 @@ nlohmann::ordered_json dry_run_json(const std::vector<batch::DryRunItem>& items,
                      {"output_space_needed", item.output_space},
                      {"output_free", item.output_free},
                      {"temp_space_needed", item.temp_space},
-                     {"temp_free", item.temp_free}});
+                     {"temp_free", item.temp_free},
+                     {"skipped", item.gain && item.gain->skip},
+                     {"estimate", gain_json(item.gain)}});
   }
   return {{"hyperdefrag_plan", kReportSchemaVersion},
           {"tool_version", HYPERDEFRAG_VERSION},

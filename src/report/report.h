@@ -31,11 +31,15 @@ double saved_percent(std::uintmax_t before, std::uintmax_t after);
 std::string table_line(const TableResult& table);
 
 // The lines after a file's table lines: "Successfully converted IN into OUT",
-// sizes, versions and time.
+// sizes, versions and time; for a file --min-gain skipped, the one line
+// "Skipped IN: estimated saving 0.3% (below --min-gain 10%)".
 std::vector<std::string> file_lines(const FileResult& file);
 
 // The summary of a run over several files: a total, then one line per file.
 std::vector<std::string> summary_lines(const std::vector<FileResult>& files, double seconds);
+
+// --min-gain's estimate of a file, as JSON (null without --min-gain).
+nlohmann::ordered_json gain_json(const std::optional<batch::GainDecision>& gain);
 
 // The JSON report of a run.
 nlohmann::ordered_json file_json(const FileResult& file);

@@ -1,0 +1,57 @@
+#include "util/compacted_mark.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "util/private_dir.h"
+
+namespace hyperdefrag {
+namespace {
+namespace fs = std::filesystem;
+
+TEST(CompactedMark, TextRoundTrips) {
+  const timespec time{1'700'000'000, 123'456'789};
+  const auto text = mark_text(4096, time, 2);
+  EXPECT_EQ(text, "hyperdefrag-compacted 1 size=4096 mtime=1700000000.123456789 version=2");
+  const auto fields = parse_mark_text(text);
+  ASSERT_TRUE(fields);
+  EXPECT_EQ(fields->size, 4096u);
+  EXPECT_EQ(fields->modified.tv_sec, time.tv_sec);
+  EXPECT_EQ(fields->modified.tv_nsec, time.tv_nsec);
+  EXPECT_EQ(fields->version, 2);
+  const auto none = parse_mark_text(mark_text(1, {5, 7}, std::nullopt));
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->modified.tv_nsec, 7);
+  EXPECT_FALSE(none->version);
+}
+
+TEST(CompactedMark, OtherTextIsNoNote) {
+  for (const char* text : {"", "hyperdefrag-compacted 2 size=1 mtime=1.0 version=2",
+                           "hyperdefrag-compacted 1 size=1 mtime=1.0 version=x",
+                           "hyperdefrag-compacted 1 size=1 mtime=1.0 version=2 extra",
+                           "hyperdefrag-compacted 1 size=1 mtime=1.0 version=-2"}) {
+    EXPECT_FALSE(parse_mark_text(text)) << text;
+  }
+}
+
+TEST(CompactedMark, HoldsOnlyWhileTheFileIsUnchanged) {
+  PrivateDir dir(temp_base(), "compacted-mark-test-");
+  const auto file = dir.path() / "f.hyper";
+  std::ofstream(file) << "bytes";
+  EXPECT_FALSE(compacted_mark(file)) << "no note yet";
+  mark_compacted(file, 3);
+  const auto mark = compacted_mark(file);
+  if (!mark) GTEST_SKIP() << "this file system keeps no user extended attributes";
+  EXPECT_EQ(mark->version, 3);
+  std::ofstream(file, std::ios::app) << "more";
+  EXPECT_FALSE(compacted_mark(file)) << "a write voids it";
+  mark_compacted(file, std::nullopt);
+  ASSERT_TRUE(compacted_mark(file));
+  EXPECT_FALSE(compacted_mark(file)->version);
+  fs::last_write_time(file, fs::last_write_time(file) - std::chrono::seconds(5));
+  EXPECT_FALSE(compacted_mark(file)) << "a changed time voids it";
+}
+
+}  // namespace
+}  // namespace hyperdefrag
