@@ -12,6 +12,7 @@
 
 #include "sql/attach.h"
 #include "sql/quote.h"
+#include "util/error.h"
 
 namespace hyperdefrag {
 namespace {
@@ -100,14 +101,24 @@ std::vector<TableResult> create_and_copy_tables(sql::Connection& main,
   std::vector<TableResult> results(tables.size());
   Pipeline pipeline;
 
+  // Each table's rows are counted in the input first (for on_table_start and
+  // for step 8, which then counts only the copy); the INSERT must report as
+  // many.
   const auto copy = [&](sql::Connection& connection, std::size_t i) {
+    const long long rows = catalog::count_rows(connection, target.input_alias, tables[i]);
     if (hooks.on_table_start) {
-      const long long rows = catalog::count_rows(connection, target.input_alias, tables[i]);
       std::lock_guard lock(pipeline.mutex);
       hooks.on_table_start({tables[i].schema, tables[i].name, i, tables.size(), rows, row_versions,
                             target.output_path});
     }
     results[i] = copy_one(connection, target, tables[i], i);
+    if (results[i].rows != rows) {
+      throw Error(ExitCode::verify_failed, target.input_path,
+                  fmt::format("the copy does not match the input: table {}: {} rows in the "
+                              "input, {} copied; the copy was discarded",
+                              sql::quote_qualified({tables[i].schema, tables[i].name}), rows,
+                              results[i].rows));
+    }
     std::lock_guard lock(pipeline.mutex);
     if (hooks.on_table) hooks.on_table(results[i]);
   };

@@ -30,8 +30,11 @@ struct CopyTarget {
 // created it; they detach before returning. So the tables are created and
 // copied at the same time, and at most `jobs` tables are copied at once.
 //
-// The hooks' on_table_start and on_table are called for each table (never
-// from two threads at once; `row_versions` is passed on in TableStart), and
+// Each table's rows are counted in the input just before its copy, and the
+// INSERT must report as many (else hyperdefrag::Error, ExitCode::verify_failed);
+// TableResult::rows is that count. The hooks' on_table_start and on_table are
+// called for each table (never from two threads at once; `row_versions` is
+// passed on in TableStart), and
 // on_statement observes every connection (`main` too: its observer is
 // hooks.on_statement again when this returns). Results come back in the tables'
 // order. The first failure, on `main` or on a copying connection, stops the

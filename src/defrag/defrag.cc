@@ -288,8 +288,12 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
     if (hooks.before_verify) hooks.before_verify(temp.path());
     const auto verify_started = Clock::now();
     const bool every_row = options.verify || options.in_place;
+    // The input's row counts were taken in step 6, while it was attached
+    // read-only as it still is: only the copy is counted here.
+    std::vector<long long> input_rows;
+    for (const auto& table : report.tables) input_rows.push_back(table.rows);
     verify_copy(connection, source, kInputAlias, report.input, temp.path(), report.version_after,
-                every_row ? verify::RowCheck::exact : verify::RowCheck::counts);
+                every_row ? verify::RowCheck::exact : verify::RowCheck::counts, input_rows);
     report.verified = every_row;
     report.verify_seconds = seconds_since(verify_started);
     input.detach();
