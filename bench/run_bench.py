@@ -26,7 +26,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
-PYTHON = ROOT / ".venv" / "bin" / "python"
+PYTHON = pathlib.Path(sys.executable)  # the Python running this (the one holding tableauhyperapi)
 
 # Rows per table for each layout and size, chosen so that each fragmented file
 # is about 100 MB (quick), 1 GB (default) or 4 GB (large). Bytes per row were
