@@ -183,7 +183,7 @@ engine::EngineOptions engine_options(const fs::path& hyperd, const DefragOptions
 
 Destination destination_for(const DefragOptions& options) {
   return resolve_destination(options.input, options.output, options.in_place, options.backup,
-                             options.force ? Force::yes : Force::no);
+                             options.force);
 }
 
 std::unique_ptr<Prepared> preflight(const DefragOptions& options, DryRun dry_run) {
@@ -292,8 +292,9 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
     // read-only as it still is: only the copy is counted here.
     std::vector<long long> input_rows;
     for (const auto& table : report.tables) input_rows.push_back(table.rows);
-    verify_copy(connection, source, kInputAlias, report.input, temp.path(), report.version_after,
-                every_row ? verify::RowCheck::exact : verify::RowCheck::counts, input_rows);
+    verify::verify_copy(connection, source, kInputAlias, report.input, temp.path(),
+                        report.version_after,
+                        every_row ? verify::RowCheck::exact : verify::RowCheck::counts, input_rows);
     report.verified = every_row;
     report.verify_seconds = seconds_since(verify_started);
     input.detach();

@@ -48,10 +48,6 @@ Verdict compare_rows(sql::Connection& connection, const catalog::Catalog& source
                      RowCheck check = RowCheck::exact, std::size_t max_differences = 20,
                      const std::vector<long long>& source_rows = {});
 
-}  // namespace hyperdefrag::verify
-
-namespace hyperdefrag {
-
 // Checks the database file `copy` against the input attached as
 // `source_alias` (whose catalog is `source` and whose path is `input`): the
 // catalogs always, and the rows as `check` says. The copy is attached
@@ -60,7 +56,7 @@ namespace hyperdefrag {
 // (ExitCode::verify_failed) naming the input and the first difference.
 void verify_copy(sql::Connection& connection, const catalog::Catalog& source,
                  const std::string& source_alias, const std::filesystem::path& input,
-                 const std::filesystem::path& copy, int expected_version, verify::RowCheck check,
+                 const std::filesystem::path& copy, int expected_version, RowCheck check,
                  const std::vector<long long>& source_rows = {});
 
-}  // namespace hyperdefrag
+}  // namespace hyperdefrag::verify
