@@ -106,9 +106,9 @@ def run_measured(command: list[str], cwd: pathlib.Path) -> dict:
             "anon_kib": anon_peak, "file_kib": file_peak}
 
 
-def make_fixture(name: str, size: str, cache: pathlib.Path) -> pathlib.Path:
+def make_fixture(name: str, size: str, cache: pathlib.Path, rows: int | None = None) -> pathlib.Path:
     spec = LAYOUTS[name]
-    rows = spec["rows"][size]
+    rows = rows or spec["rows"][size]
     path = cache / f"{name}-{rows}.hyper"
     if not path.exists():
         print(f"making {path.name} ...", flush=True)
@@ -163,6 +163,8 @@ def main() -> None:
                              "DATABASE ... WITH VERSION n FROM)")
     parser.add_argument("--other", type=pathlib.Path,
                         help="another hyperdefrag binary (another build) to run side by side")
+    parser.add_argument("--rows", type=int,
+                        help="rows per table before fragmenting, instead of the size's")
     parser.add_argument("--methods", nargs="*",
                         help="only these methods (default: all); ratios need hyperdefrag and the "
                              "one compared")
@@ -178,7 +180,7 @@ def main() -> None:
     if args.methods:
         table = {name: command for name, command in table.items() if name in args.methods}
     for name in args.layouts:
-        fixture = make_fixture(name, args.size, args.cache)
+        fixture = make_fixture(name, args.size, args.cache, args.rows)
         size_in = fixture.stat().st_size
         load_before = load()
         results: dict[str, list[dict]] = {method: [] for method in table}
@@ -194,7 +196,7 @@ def main() -> None:
                     out_sizes[method] = output.stat().st_size
                     output.unlink()
         spec = LAYOUTS[name]
-        print(f"## {name}: {spec['tables']} table(s), {spec['rows'][args.size]:,} rows each before "
+        print(f"## {name}: {spec['tables']} table(s), {args.rows or spec['rows'][args.size]:,} rows each before "
               f"fragmenting, input {size_in:,} bytes ({size_in / 2**20:.0f} MiB)\n")
         print("| method | wall s, median (min-max) | output bytes | output / input "
               "| peak RSS tool MiB | peak RSS hyperd MiB | hyperd RssAnon MiB | hyperd RssFile MiB |")
