@@ -26,7 +26,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
-PYTHON = ROOT / ".venv" / "bin" / "python"
+PYTHON = pathlib.Path(sys.executable)  # the Python running this (the one holding tableauhyperapi)
 
 # Rows per table for each layout and size, chosen so that each fragmented file
 # is about 100 MB (quick), 1 GB (default) or 4 GB (large). Bytes per row were
@@ -49,15 +49,23 @@ def hyperd_path() -> pathlib.Path:
     return pathlib.Path(out) / "bin" / "hyper" / "hyperd"
 
 
-def peak_kib(pid: int) -> int:
+def status_kib(pid: int) -> dict:
+    """VmHWM (peak resident), RssAnon (the process's own memory) and RssFile
+    (mapped file pages, which the kernel can drop) of a process, in KiB."""
+    found = {}
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
+                key = line.split(":", 1)[0]
+                if key in ("VmHWM", "RssAnon", "RssFile"):
+                    found[key] = int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return found
+
+
+def peak_kib(pid: int) -> int:
+    return status_kib(pid).get("VmHWM", 0)
 
 
 def children(pid: int) -> list[int]:
@@ -76,26 +84,31 @@ def children(pid: int) -> list[int]:
 
 
 def run_measured(command: list[str], cwd: pathlib.Path) -> dict:
-    """Runs command; returns wall seconds and peak RSS (KiB) of it and of its hyperd."""
+    """Runs command; returns wall seconds and peak RSS (KiB) of it and of its hyperd, and the
+    hyperd's peak RssAnon and RssFile (sampled every 20 ms)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    tool_peak = engine_peak = 0
+    tool_peak = engine_peak = anon_peak = file_peak = 0
     engines: set[int] = set()
     while process.poll() is None:
         tool_peak = max(tool_peak, peak_kib(process.pid))
         engines.update(children(process.pid))
         for engine in engines:
-            engine_peak = max(engine_peak, peak_kib(engine))
+            status = status_kib(engine)
+            engine_peak = max(engine_peak, status.get("VmHWM", 0))
+            anon_peak = max(anon_peak, status.get("RssAnon", 0))
+            file_peak = max(file_peak, status.get("RssFile", 0))
         time.sleep(0.02)
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         sys.exit(f"{command[0]} failed: {process.stderr.read().decode(errors='replace')}")
-    return {"seconds": seconds, "tool_kib": tool_peak, "engine_kib": engine_peak}
+    return {"seconds": seconds, "tool_kib": tool_peak, "engine_kib": engine_peak,
+            "anon_kib": anon_peak, "file_kib": file_peak}
 
 
-def make_fixture(name: str, size: str, cache: pathlib.Path) -> pathlib.Path:
+def make_fixture(name: str, size: str, cache: pathlib.Path, rows: int | None = None) -> pathlib.Path:
     spec = LAYOUTS[name]
-    rows = spec["rows"][size]
+    rows = rows or spec["rows"][size]
     path = cache / f"{name}-{rows}.hyper"
     if not path.exists():
         print(f"making {path.name} ...", flush=True)
@@ -108,16 +121,29 @@ def make_fixture(name: str, size: str, cache: pathlib.Path) -> pathlib.Path:
     return path
 
 
-def methods(hyperd: pathlib.Path, extra: list[str]) -> dict:
-    return {
+def methods(hyperd: pathlib.Path, extra: list[str], version: int | None,
+            other: pathlib.Path | None) -> dict:
+    versioned = ["--target-version", str(version)] if version is not None else []
+    table = {
         "hyperdefrag": lambda i, o: [str(BUILD / "hyperdefrag"), "--hyperd", str(hyperd), "-o", str(o),
-                                     str(i), *extra],
+                                     str(i), *versioned, *extra],
         "sample": lambda i, o: [str(PYTHON), str(ROOT / "bench" / "sample_defragment.py"), str(i),
                                 "-o", str(o), "--hyperd", str(hyperd)],
         "CREATE DATABASE FROM": lambda i, o: [str(PYTHON), str(ROOT / "bench" / "engine_copy.py"),
-                                             str(i), str(o), "--hyperd", str(hyperd)],
+                                             str(i), str(o), "--hyperd", str(hyperd),
+                                             *(["--version", str(version)] if version is not None
+                                               else [])],
         "cp": lambda i, o: ["sh", "-c", 'cp "$0" "$1" && sync "$1"', str(i), str(o)],
     }
+    if other is not None:
+        table["other hyperdefrag"] = lambda i, o: [str(other), "--hyperd", str(hyperd), "-o", str(o),
+                                                   str(i), *versioned, *extra]
+    return table
+
+
+def load() -> str:
+    with open("/proc/loadavg") as loadavg:
+        return " ".join(loadavg.read().split()[:3])
 
 
 def fmt_range(values: list[float]) -> str:
@@ -132,6 +158,16 @@ def main() -> None:
     parser.add_argument("--cache", type=pathlib.Path, default=ROOT / "bench" / ".cache")
     parser.add_argument("--hyperdefrag-arg", action="append", default=[],
                         help="extra argument for hyperdefrag (repeatable)")
+    parser.add_argument("--target-version", type=int,
+                        help="write this format version (hyperdefrag --target-version, CREATE "
+                             "DATABASE ... WITH VERSION n FROM)")
+    parser.add_argument("--other", type=pathlib.Path,
+                        help="another hyperdefrag binary (another build) to run side by side")
+    parser.add_argument("--rows", type=int,
+                        help="rows per table before fragmenting, instead of the size's")
+    parser.add_argument("--methods", nargs="*",
+                        help="only these methods (default: all); ratios need hyperdefrag and the "
+                             "one compared")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     hyperd = hyperd_path()
@@ -140,10 +176,13 @@ def main() -> None:
     print(f"machine: {platform.node()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; {version}")
     print(f"command: {' '.join(sys.argv)}\n")
-    table = methods(hyperd, args.hyperdefrag_arg)
+    table = methods(hyperd, args.hyperdefrag_arg, args.target_version, args.other)
+    if args.methods:
+        table = {name: command for name, command in table.items() if name in args.methods}
     for name in args.layouts:
-        fixture = make_fixture(name, args.size, args.cache)
+        fixture = make_fixture(name, args.size, args.cache, args.rows)
         size_in = fixture.stat().st_size
+        load_before = load()
         results: dict[str, list[dict]] = {method: [] for method in table}
         out_sizes: dict[str, int] = {}
         with tempfile.TemporaryDirectory(prefix="hyperdefrag-bench-", dir=args.cache) as scratch:
@@ -157,25 +196,28 @@ def main() -> None:
                     out_sizes[method] = output.stat().st_size
                     output.unlink()
         spec = LAYOUTS[name]
-        print(f"## {name}: {spec['tables']} table(s), {spec['rows'][args.size]:,} rows each before "
+        print(f"## {name}: {spec['tables']} table(s), {args.rows or spec['rows'][args.size]:,} rows each before "
               f"fragmenting, input {size_in:,} bytes ({size_in / 2**20:.0f} MiB)\n")
         print("| method | wall s, median (min-max) | output bytes | output / input "
-              "| peak RSS tool MiB | peak RSS hyperd MiB |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+              "| peak RSS tool MiB | peak RSS hyperd MiB | hyperd RssAnon MiB | hyperd RssFile MiB |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for method, runs in results.items():
             times = [r["seconds"] for r in runs]
             print(f"| {method} | {fmt_range(times)} | {out_sizes[method]:,} | "
                   f"{out_sizes[method] / size_in:.2f} | {max(r['tool_kib'] for r in runs) / 1024:.0f} | "
-                  f"{max(r['engine_kib'] for r in runs) / 1024:.0f} |")
+                  f"{max(r['engine_kib'] for r in runs) / 1024:.0f} | "
+                  f"{max(r['anon_kib'] for r in runs) / 1024:.0f} | "
+                  f"{max(r['file_kib'] for r in runs) / 1024:.0f} |")
         median = {m: statistics.median(r["seconds"] for r in runs) for m, runs in results.items()}
-        print(f"\nratios: time hyperdefrag/sample {median['hyperdefrag'] / median['sample']:.2f}, "
-              f"hyperdefrag/cp {median['hyperdefrag'] / median['cp']:.2f}, "
-              f"hyperdefrag/CREATE DATABASE FROM {median['hyperdefrag'] / median['CREATE DATABASE FROM']:.2f}; "
-              f"size hyperdefrag/sample {out_sizes['hyperdefrag'] / out_sizes['sample']:.2f}; "
-              f"time per GB of input: hyperdefrag {median['hyperdefrag'] / (size_in / 2**30):.1f} s, "
-              f"sample {median['sample'] / (size_in / 2**30):.1f} s; "
-              f"per table: hyperdefrag {median['hyperdefrag'] / spec['tables'] * 1000:.0f} ms\n",
-              flush=True)
+        print(f"\nload (1, 5, 15 min) before: {load_before}; after: {load()}")
+        if "hyperdefrag" in median:
+            ours = median["hyperdefrag"]
+            ratios = [f"hyperdefrag/{m} {ours / t:.2f}" for m, t in median.items() if m != "hyperdefrag"]
+            sizes = [f"hyperdefrag/{m} {out_sizes['hyperdefrag'] / out_sizes[m]:.2f}"
+                     for m in ("sample", "CREATE DATABASE FROM") if m in out_sizes]
+            print(f"ratios: time {', '.join(ratios)}; size {', '.join(sizes)}; "
+                  f"time per GB of input: hyperdefrag {ours / (size_in / 2**30):.1f} s; "
+                  f"per table: hyperdefrag {ours / spec['tables'] * 1000:.0f} ms\n", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <mutex>
 #include <thread>
 
 #include "sql/attach.h"
 #include "sql/quote.h"
+#include "util/error.h"
 
 namespace hyperdefrag {
 namespace {
@@ -27,6 +29,51 @@ TableResult copy_one(sql::Connection& connection, const CopyTarget& target,
   return {table.schema, table.name, inserted.affected_rows(),
           std::chrono::duration<double>(Clock::now() - started).count()};
 }
+
+// What the creating connection and the copying ones share: how many tables
+// exist in the output so far, and the first failure. Every member is guarded
+// by `mutex`, which also serialises the hooks.
+class Pipeline {
+ public:
+  // Table `index` exists now (and every one before it).
+  void created(std::size_t index) {
+    {
+      std::lock_guard lock(mutex);
+      created_ = index + 1;
+    }
+    changed_.notify_all();
+  }
+  // Waits until table `index` exists; false if the run failed meanwhile.
+  bool wait_for(std::size_t index) {
+    std::unique_lock lock(mutex);
+    changed_.wait(lock, [&] { return first_error_ || created_ > index; });
+    return !first_error_;
+  }
+  bool failed() {
+    std::lock_guard lock(mutex);
+    return first_error_ != nullptr;
+  }
+  // Records the exception being handled, unless an earlier one was, and wakes
+  // every waiting connection so that it stops.
+  void fail() {
+    {
+      std::lock_guard lock(mutex);
+      if (!first_error_) first_error_ = std::current_exception();
+    }
+    changed_.notify_all();
+  }
+  void rethrow_first_error() {
+    std::lock_guard lock(mutex);
+    if (first_error_) std::rethrow_exception(first_error_);
+  }
+
+  std::mutex mutex;
+
+ private:
+  std::condition_variable changed_;
+  std::size_t created_ = 0;
+  std::exception_ptr first_error_;
+};
 
 }  // namespace
 
@@ -45,59 +92,83 @@ std::string copy_table_sql(const CopyTarget& target, const catalog::Table& table
                      sql::quote_qualified({target.input_alias, table.schema, table.name}), order);
 }
 
-std::vector<TableResult> copy_rows(sql::Connection& main, const sql::Endpoint& endpoint,
-                                   const catalog::Catalog& source, const CopyTarget& target,
-                                   int jobs, const DefragHooks& hooks, long long row_versions) {
+std::vector<TableResult> create_and_copy_tables(sql::Connection& main,
+                                                const sql::Endpoint& endpoint,
+                                                const catalog::Catalog& source,
+                                                const CopyTarget& target, int jobs,
+                                                const DefragHooks& hooks, long long row_versions) {
   const auto& tables = source.tables;
   std::vector<TableResult> results(tables.size());
-  std::mutex mutex;  // serialises the hooks (and guards first_error below)
+  Pipeline pipeline;
+
+  // Each table's rows are counted in the input first (for on_table_start and
+  // for step 8, which then counts only the copy); the INSERT must report as
+  // many.
   const auto copy = [&](sql::Connection& connection, std::size_t i) {
+    const long long rows = catalog::count_rows(connection, target.input_alias, tables[i]);
     if (hooks.on_table_start) {
-      const long long rows = catalog::count_rows(connection, target.input_alias, tables[i]);
-      std::lock_guard lock(mutex);
+      std::lock_guard lock(pipeline.mutex);
       hooks.on_table_start({tables[i].schema, tables[i].name, i, tables.size(), rows, row_versions,
                             target.output_path});
     }
     results[i] = copy_one(connection, target, tables[i], i);
-    std::lock_guard lock(mutex);
+    if (results[i].rows != rows) {
+      throw Error(ExitCode::verify_failed, target.input_path,
+                  fmt::format("the copy does not match the input: table {}: {} rows in the "
+                              "input, {} copied; the copy was discarded",
+                              sql::quote_qualified({tables[i].schema, tables[i].name}), rows,
+                              results[i].rows));
+    }
+    std::lock_guard lock(pipeline.mutex);
     if (hooks.on_table) hooks.on_table(results[i]);
   };
-  if (jobs <= 0) jobs = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
-  const int workers = std::max(1, std::min<int>(jobs, static_cast<int>(tables.size())));
-  if (workers == 1) {
-    for (std::size_t i = 0; i < tables.size(); ++i) copy(main, i);
-    return results;
-  }
-
   std::atomic<std::size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr first_error;
+  // Every connection's statements reach on_statement one at a time.
+  const auto observe = [&](sql::Connection& connection) {
+    if (!hooks.on_statement) return;
+    connection.set_observer([&](std::string_view statement, double seconds) {
+      std::lock_guard lock(pipeline.mutex);
+      hooks.on_statement(statement, seconds);
+    });
+  };
   const auto work = [&] {
     try {
       sql::Connection connection(endpoint);
-      if (hooks.on_statement) {
-        connection.set_observer([&](std::string_view statement, double seconds) {
-          std::lock_guard lock(mutex);
-          hooks.on_statement(statement, seconds);
-        });
-      }
+      observe(connection);
       sql::Attached input(connection, target.input_path, target.input_alias,
                           sql::AttachMode::read_only);
       sql::Attached output(connection, target.output_path, target.output_alias,
                            sql::AttachMode::read_write);
-      for (std::size_t i = next++; i < tables.size() && !failed; i = next++) copy(connection, i);
+      for (std::size_t i = next++; i < tables.size() && pipeline.wait_for(i); i = next++) {
+        copy(connection, i);
+      }
       output.detach();
       input.detach();
     } catch (...) {
-      failed = true;
-      std::lock_guard lock(mutex);
-      if (!first_error) first_error = std::current_exception();
+      pipeline.fail();
     }
   };
+
+  if (jobs <= 0) jobs = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  const std::size_t workers = std::min<std::size_t>(static_cast<std::size_t>(jobs), tables.size());
   std::vector<std::thread> threads;
-  for (int w = 0; w < workers; ++w) threads.emplace_back(work);
+  threads.reserve(workers);
+  observe(main);
+  try {
+    for (std::size_t w = 0; w < workers; ++w) threads.emplace_back(work);
+    for (std::size_t i = 0; i < tables.size() && !pipeline.failed(); ++i) {
+      main.exec(catalog::create_table_sql(target.output_alias, tables[i]));
+      for (const auto& statement : catalog::describe_columns_sql(target.output_alias, tables[i])) {
+        main.exec(statement);
+      }
+      pipeline.created(i);
+    }
+  } catch (...) {
+    pipeline.fail();
+  }
   for (auto& thread : threads) thread.join();
-  if (first_error) std::rethrow_exception(first_error);
+  main.set_observer(hooks.on_statement);
+  pipeline.rethrow_first_error();
   return results;
 }
 

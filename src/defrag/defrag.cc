@@ -32,13 +32,16 @@
 //     output under its temporary name, and attach it.
 //  5. Recreate every schema (empty ones too), then every table with all that
 //     catalog/preserved.h lists: columns with type, nullability, collation,
-//     default and description, assumed primary key and unique constraints;
-//     then, once every table exists, assumed foreign keys.
-//  6. Copy each table inside the engine with INSERT ... SELECT: no row passes
-//     through this process. This rewrites the rows into fresh blocks; a
-//     database-level copy (CREATE DATABASE ... FROM) with the same version
-//     copies the blocks as they are and does not shrink the file
-//     (docs/ENGINE.md has the measurements).
+//     default and description, assumed primary key and unique constraints.
+//     One connection creates the tables one after another, in the input's
+//     order, so that the output numbers (and lists) them as the input does.
+//  6. Copy each table inside the engine with INSERT ... SELECT, on other
+//     connections, as soon as step 5 has created it (the two steps overlap,
+//     defrag/copy_rows.h): no row passes through this process. This rewrites
+//     the rows into fresh blocks; a database-level copy (CREATE DATABASE ...
+//     FROM) with the same version copies the blocks as they are and does not
+//     shrink the file (docs/ENGINE.md has the measurements). Then, once every
+//     table exists and holds its rows, add the assumed foreign keys.
 //  7. Detach the output, so that its bytes are written, fsync it and record
 //     its identity (TempFile::seal): step 9 renames only that very file.
 //  8. Verify: reopen the copy read-only and compare it with the input
@@ -260,7 +263,9 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
     }
     sql::Attached output(connection, temp.path(), kOutputAlias, sql::AttachMode::read_write);
 
-    // 5. Schemas, tables, descriptions, then foreign keys across them.
+    // 5 and 6. Schemas; then tables, created in order on this connection while
+    // other connections copy the rows of each one that exists; then foreign
+    // keys across them.
     const auto copy_started = Clock::now();
     for (const auto& schema : source.schemas) {
       connection.exec(catalog::create_schema_sql(kOutputAlias, schema));
@@ -271,19 +276,6 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
       connection.exec(
           fmt::format("DROP SCHEMA {}", sql::quote_qualified({kOutputAlias, "public"})));
     }
-    for (const auto& table : source.tables) {
-      connection.exec(catalog::create_table_sql(kOutputAlias, table));
-      for (const auto& statement : catalog::describe_columns_sql(kOutputAlias, table)) {
-        connection.exec(statement);
-      }
-    }
-    for (const auto& table : source.tables) {
-      for (const auto& statement : catalog::foreign_keys_sql(kOutputAlias, table)) {
-        connection.exec(statement);
-      }
-    }
-
-    // 6. Rows, inside the engine, on `options.jobs` connections.
     CopyTarget target{kInputAlias, report.input.string(), kOutputAlias, temp.path().string(), {}};
     if (!options.sort.empty()) {
       for (const auto& table : source.tables) {
@@ -294,8 +286,13 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
     }
     const long long row_versions =
         hooks.on_table_start ? catalog::row_versions(connection, kInputAlias) : 0;
-    report.tables =
-        copy_rows(connection, engine.endpoint(), source, target, options.jobs, hooks, row_versions);
+    report.tables = create_and_copy_tables(connection, engine.endpoint(), source, target,
+                                           options.jobs, hooks, row_versions);
+    for (const auto& table : source.tables) {
+      for (const auto& statement : catalog::foreign_keys_sql(kOutputAlias, table)) {
+        connection.exec(statement);
+      }
+    }
 
     // 7. Detach the output, so that its bytes are written, and fsync it.
     output.detach();
@@ -308,8 +305,13 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
     if (hooks.before_verify) hooks.before_verify(temp.path());
     const auto verify_started = Clock::now();
     const bool every_row = options.verify || options.in_place;
-    verify::verify_copy(connection, source, kInputAlias, report.input, temp.path(), report.version_after,
-                every_row ? verify::RowCheck::exact : verify::RowCheck::counts);
+    // The input's row counts were taken in step 6, while it was attached
+    // read-only as it still is: only the copy is counted here.
+    std::vector<long long> input_rows;
+    for (const auto& table : report.tables) input_rows.push_back(table.rows);
+    verify::verify_copy(connection, source, kInputAlias, report.input, temp.path(),
+                        report.version_after,
+                        every_row ? verify::RowCheck::exact : verify::RowCheck::counts, input_rows);
     report.verified = every_row;
     report.verify_seconds = seconds_since(verify_started);
     input.detach();

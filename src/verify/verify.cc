@@ -116,15 +116,19 @@ Verdict compare_catalogs(const catalog::Catalog& source, const catalog::Catalog&
 
 Verdict compare_rows(sql::Connection& connection, const catalog::Catalog& source,
                      const std::string& source_alias, const std::string& copy_alias, RowCheck check,
-                     std::size_t max_differences) {
+                     std::size_t max_differences, const std::vector<long long>& source_rows) {
   Verdict verdict;
-  for (const auto& table : source.tables) {
+  const bool counted = check == RowCheck::counts && source_rows.size() == source.tables.size();
+  for (std::size_t i = 0; i < source.tables.size(); ++i) {
+    const auto& table = source.tables[i];
     if (verdict.differences.size() >= max_differences) break;
     const std::string columns = catalog::column_list(table);
     const auto a = quote_qualified({source_alias, table.schema, table.name});
     const auto b = quote_qualified({copy_alias, table.schema, table.name});
     const auto result = connection.exec(fmt::format(
-        "SELECT (SELECT COUNT(*) FROM {a}), (SELECT COUNT(*) FROM {b}){missing}", fmt::arg("a", a),
+        "SELECT {source_count}, (SELECT COUNT(*) FROM {b}){missing}",
+        fmt::arg("source_count", counted ? std::to_string(source_rows[i])
+                                         : fmt::format("(SELECT COUNT(*) FROM {})", a)),
         fmt::arg("b", b),
         fmt::arg("missing", check == RowCheck::counts
                                 ? std::string()
@@ -150,13 +154,14 @@ Verdict compare_rows(sql::Connection& connection, const catalog::Catalog& source
 
 void verify_copy(sql::Connection& connection, const catalog::Catalog& source,
                  const std::string& source_alias, const std::filesystem::path& input,
-                 const std::filesystem::path& copy, int expected_version, RowCheck check) {
+                 const std::filesystem::path& copy, int expected_version, RowCheck check,
+                 const std::vector<long long>& source_rows) {
   constexpr const char* kCopyAlias = "verify_database";
   sql::Attached attached(connection, copy, kCopyAlias, sql::AttachMode::read_only);
   const auto copied = catalog::read_catalog(connection, kCopyAlias, copy.string());
   Verdict verdict = compare_catalogs(source, copied, expected_version);
   if (verdict.equal()) {
-    verdict = compare_rows(connection, source, source_alias, kCopyAlias, check);
+    verdict = compare_rows(connection, source, source_alias, kCopyAlias, check, 20, source_rows);
   }
   attached.detach();
   if (!verdict.equal()) {

@@ -40,18 +40,23 @@ enum class RowCheck {
 
 // Compares the rows of every table of `source` with the same table in the
 // database attached as `copy_alias`. Stops at the first `max_differences`.
+// `source_rows`, if not empty, holds each source table's row count (in the
+// catalog's order), counted by the caller while the source was attached
+// read-only; the source is then not counted again (RowCheck::counts).
 Verdict compare_rows(sql::Connection& connection, const catalog::Catalog& source,
                      const std::string& source_alias, const std::string& copy_alias,
-                     RowCheck check = RowCheck::exact, std::size_t max_differences = 20);
+                     RowCheck check = RowCheck::exact, std::size_t max_differences = 20,
+                     const std::vector<long long>& source_rows = {});
 
 // Checks the database file `copy` against the input attached as
 // `source_alias` (whose catalog is `source` and whose path is `input`): the
 // catalogs always, and the rows as `check` says. The copy is attached
 // read-only for the check and detached again, so this sees the bytes on disk.
-// Throws hyperdefrag::Error (ExitCode::verify_failed) naming the input and the
-// first difference.
+// `source_rows` as for compare_rows. Throws hyperdefrag::Error
+// (ExitCode::verify_failed) naming the input and the first difference.
 void verify_copy(sql::Connection& connection, const catalog::Catalog& source,
                  const std::string& source_alias, const std::filesystem::path& input,
-                 const std::filesystem::path& copy, int expected_version, RowCheck check);
+                 const std::filesystem::path& copy, int expected_version, RowCheck check,
+                 const std::vector<long long>& source_rows = {});
 
 }  // namespace hyperdefrag::verify

@@ -103,6 +103,22 @@ TEST_F(VerifyTest, CatchesAnExtraRowByItsCount) {
   connection.exec("DETACH DATABASE b");
 }
 
+// With the source's row counts given (as a run passes those it took during
+// the copy), the counts check compares the copy against them and does not
+// count the source again: a count that disagrees with the copy is caught.
+TEST_F(VerifyTest, CountsGivenForTheSourceAreTheOnesCompared) {
+  auto connection = testing::connect();
+  connection.exec(fmt::format("ATTACH DATABASE {} AS a", sql::quote_identifier(source_.string())));
+  connection.exec(fmt::format("ATTACH DATABASE {} AS b", sql::quote_identifier(copy_.string())));
+  const auto a = catalog::read_catalog(connection, "a", source_.string());
+  EXPECT_EQ(compare_rows(connection, a, "a", "b", RowCheck::counts, 20, {4, 1000}).differences,
+            Differences{});
+  EXPECT_EQ(compare_rows(connection, a, "a", "b", RowCheck::counts, 20, {4, 999}).differences,
+            Differences{"table \"public\".\"other\": 999 rows in the input, 1000 in the copy"});
+  connection.exec("DETACH DATABASE a");
+  connection.exec("DETACH DATABASE b");
+}
+
 TEST_F(VerifyTest, CatchesAnExtraDuplicateRowEvenWhenCountsMatch) {
   // One duplicate more and one distinct row less: same count, different multiset.
   change_copy(
