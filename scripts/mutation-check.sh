@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# The mutation check: does the test suite catch the bugs a user would notice?
+# NOT run by CI: it builds the project once, then again for every mutation,
+# and takes about an hour on 2 cores (docs/TESTING.md has the latest score).
+#
+# For each mutation of scripts/mutations.txt (a small edit of one spot), in a
+# scratch copy of this tree (the working tree itself is never changed):
+#   1. apply it (its text must occur exactly once, or the list is out of date:
+#      an error of this script, naming the entry to update);
+#   2. build (incrementally; a mutation that does not compile is reported as
+#      such, and not counted as caught);
+#   3. run its hinted tests (its `tests:` filter) with the test binary,
+#      stopping at the first failure; if they all pass, run the whole suite
+#      (ctest) before calling it a survivor;
+#   4. revert it.
+# It prints, for each mutation, "caught by <the first test that failed>",
+# "SURVIVED" or "did not compile", then the score (caught / total) and the
+# survivors with what a user would notice.
+#
+# Usage: scripts/mutation-check.sh [--only ID[,ID...]] [--keep] [--scratch DIR] [--list]
+#   --only IDS     run only these mutations (repeatable)
+#   --keep         keep the scratch tree (its path is printed)
+#   --scratch DIR  use DIR as the scratch tree, and keep it: a second run with
+#                  the same DIR copies only the files that changed and builds
+#                  incrementally
+#   --list         print the mutations and check that each applies; build nothing
+#   -j N           build with N jobs (default: the number of cores)
+#
+# It uses the engine of scripts/setup.sh ($HYPERDEFRAG_PROJECT_VENV, or ./.venv)
+# and runs at a lower priority (nice -n 10), so that the machine stays usable.
+# Exit status: 0 every mutation caught; 1 some survived or did not compile;
+# 2 the check itself could not run (bad option, stale entry, failing baseline).
+set -euo pipefail
+
+if [[ -z ${HYPERDEFRAG_MUTATION_NICED:-} ]]; then
+  HYPERDEFRAG_MUTATION_NICED=1 exec nice -n 10 "$0" "$@"
+fi
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+list_file=$root/scripts/mutations.txt
+only=()
+keep=false
+scratch=
+list_only=false
+jobs=$(nproc)
+
+die() {
+  echo "mutation-check: $*" >&2
+  exit 2
+}
+
+while (($#)); do
+  case $1 in
+    --only) IFS=, read -ra ids_given <<<"$2"; only+=("${ids_given[@]}"); shift 2 ;;
+    --keep) keep=true; shift ;;
+    --scratch) scratch=$2; keep=true; shift 2 ;;
+    --list) list_only=true; shift ;;
+    -j) jobs=$2; shift 2 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
+  esac
+done
+
+# ---- The list ----
+ids=() files=() finds=() replaces=() notices=() tests=() lines=()
+parse_list() {
+  local line number=0 key value current=-1 i j
+  while IFS= read -r line || [[ -n $line ]]; do
+    number=$((number + 1))
+    [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+    if [[ $line =~ ^\[([a-z0-9-]+)\]$ ]]; then
+      current=${#ids[@]}
+      ids+=("${BASH_REMATCH[1]}") files+=("") finds+=("") replaces+=("") notices+=("")
+      tests+=("") lines+=("$number")
+      continue
+    fi
+    [[ $line =~ ^([a-z]+):[[:space:]]*(.*)$ ]] ||
+      die "$list_file line $number: expected [id] or 'key: value', got: $line"
+    ((current >= 0)) || die "$list_file line $number: '$line' before the first [id]"
+    key=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
+    case $key in
+      file) files[current]=$value ;;
+      find) finds[current]=$value ;;
+      replace) replaces[current]=$value ;;
+      notice) notices[current]=$value ;;
+      tests) tests[current]=$value ;;
+      *) die "$list_file line $number: unknown key '$key'" ;;
+    esac
+  done <"$list_file"
+  for i in "${!ids[@]}"; do
+    [[ -n ${files[i]} ]] || die "$list_file line ${lines[i]}: entry [${ids[i]}] has no 'file:'"
+    [[ -n ${finds[i]} ]] || die "$list_file line ${lines[i]}: entry [${ids[i]}] has no 'find:'"
+    [[ -n ${replaces[i]} ]] ||
+      die "$list_file line ${lines[i]}: entry [${ids[i]}] has no 'replace:'"
+    [[ -n ${notices[i]} ]] || die "$list_file line ${lines[i]}: entry [${ids[i]}] has no 'notice:'"
+    for ((j = 0; j < i; j++)); do
+      [[ ${ids[j]} != "${ids[i]}" ]] || die "$list_file: the id [${ids[i]}] is used twice"
+    done
+  done
+}
+parse_list
+
+selected=()
+if ((${#only[@]})); then
+  for want in "${only[@]}"; do
+    found=false
+    for i in "${!ids[@]}"; do
+      if [[ ${ids[i]} == "$want" ]]; then selected+=("$i"); found=true; fi
+    done
+    $found || die "no mutation [$want] in $list_file"
+  done
+else
+  selected=("${!ids[@]}")
+fi
+
+# Applies mutation $1 to the tree at $2 (or, with "check", only checks that it
+# would apply). Exits 3 when the text does not occur exactly once.
+apply() {
+  local i=$1 tree=$2 mode=${3:-apply}
+  python3 - "$tree/${files[i]}" "${finds[i]}" "${replaces[i]}" "$mode" <<'PY'
+import sys
+path, find, replace, mode = sys.argv[1:5]
+try:
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+except OSError as error:
+    print(f"cannot read it: {error.strerror}")
+    sys.exit(3)
+count = text.count(find)
+if count != 1:
+    print(f"its find text occurs {count} times in it, not once")
+    sys.exit(3)
+if mode == "apply":
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text.replace(find, replace))
+PY
+}
+
+# Every selected entry must apply to this tree before anything is built.
+stale=0
+for i in "${selected[@]}"; do
+  if ! why=$(apply "$i" "$root" check); then
+    echo "mutation-check: [${ids[i]}] ($list_file line ${lines[i]}): ${files[i]}: $why;" \
+      "update this entry's find/replace to the code's current text (or remove the entry)" >&2
+    stale=$((stale + 1))
+  fi
+done
+((stale == 0)) || die "$stale entries of $list_file no longer apply; nothing was run"
+
+if $list_only; then
+  for i in "${selected[@]}"; do
+    printf '%-28s %s\n    %s\n' "${ids[i]}" "${files[i]}" "${notices[i]}"
+  done
+  echo "${#selected[@]} mutations, each applies exactly once"
+  exit 0
+fi
+
+# ---- The scratch tree ----
+venv=${HYPERDEFRAG_PROJECT_VENV:-$root/.venv}
+[[ -x $venv/bin/python ]] && "$venv/bin/python" -m pip show tableauhyperapi >/dev/null 2>&1 ||
+  die "no Hyper engine in $venv: run scripts/setup.sh first (or set HYPERDEFRAG_PROJECT_VENV)"
+if [[ -z $scratch ]]; then
+  scratch=$(mktemp -d "${TMPDIR:-/tmp}/hyperdefrag-mutation.XXXXXX")
+fi
+mkdir -p "$scratch"
+scratch=$(cd "$scratch" && pwd)
+[[ $scratch != "$root" && $scratch != "$root"/* ]] || die "the scratch tree must be outside $root"
+cleanup() {
+  if $keep; then
+    echo "mutation-check: the scratch tree is kept in $scratch"
+  else
+    rm -rf "$scratch"
+  fi
+}
+trap cleanup EXIT
+
+# The project's files: what git tracks or would track (the working tree's
+# state, uncommitted changes included), or, outside git, all but the build.
+# Only files whose bytes differ are copied, with a new time, so that a kept
+# scratch tree rebuilds only what changed.
+project_files() {
+  if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+    git -C "$root" ls-files --cached --others --exclude-standard
+  else
+    (cd "$root" && find . -path ./build -prune -o -path ./.venv -prune -o -path ./.git -prune \
+      -o -type f -print | sed 's|^\./||')
+  fi
+}
+echo "mutation-check: copying the tree to $scratch"
+declare -A wanted=()
+while IFS= read -r file; do
+  [[ -f $root/$file ]] || continue # deleted in the working tree
+  wanted[$file]=1
+  if ! cmp -s "$root/$file" "$scratch/$file"; then
+    mkdir -p "$(dirname "$scratch/$file")"
+    cp "$root/$file" "$scratch/$file"
+    chmod --reference="$root/$file" "$scratch/$file"
+  fi
+done < <(project_files)
+while IFS= read -r file; do
+  [[ -n ${wanted[${file#./}]:-} ]] || rm -f "$scratch/$file"
+done < <(cd "$scratch" && find . -path ./build -prune -o -type f -print)
+
+build=$scratch/build
+log=$scratch/mutation-check.log
+: >"$log"
+fixtures=$(realpath -m "$root/../shared/fixtures")
+echo "mutation-check: building the unmutated tree (log: $log)"
+cmake -S "$scratch" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHYPERDEFRAG_PROJECT_VENV="$venv" \
+  -DHYPERDEFRAG_SHARED_FIXTURES="$fixtures" >>"$log" 2>&1 ||
+  die "configuring the scratch tree failed (see $log)"
+cmake --build "$build" -j"$jobs" >>"$log" 2>&1 || die "the unmutated tree does not build (see $log)"
+
+# The hinted tests must pass on the unmutated tree, and each filter must
+# name tests that exist.
+hints=
+for i in "${selected[@]}"; do
+  [[ -z ${tests[i]} ]] && continue
+  count=$("$build/hyperdefrag_tests" --gtest_list_tests --gtest_filter="${tests[i]}" |
+    grep -c '^  ' || true)
+  ((count > 0)) || die "[${ids[i]}] ($list_file line ${lines[i]}): its tests filter" \
+    "'${tests[i]}' matches no test; update the entry"
+  hints+=${hints:+:}${tests[i]}
+done
+if [[ -n $hints ]]; then
+  echo "mutation-check: running the hinted tests on the unmutated tree"
+  "$build/hyperdefrag_tests" --gtest_filter="$hints" --gtest_brief=1 >>"$log" 2>&1 ||
+    die "the hinted tests fail on the unmutated tree (see $log); fix that first"
+fi
+
+# ---- The mutations ----
+# The name of the first test that failed in gtest or ctest output ($1).
+first_failure() {
+  local out=$1 name
+  name=$(grep -m1 -oE '^\[  FAILED  \] [A-Za-z0-9_/.]+' "$out" | sed 's/^\[  FAILED  \] //' || true)
+  [[ -z $name ]] && name=$(grep -m1 -oE '^[[:space:]]*[0-9]+ - [^ ]+ \((Failed|Timeout|SEGFAULT|Subprocess aborted|Exception|Child aborted)' "$out" |
+    sed -E 's/^[[:space:]]*[0-9]+ - ([^ ]+) \((.*)/\1 (\2)/' || true)
+  [[ -z $name ]] && name="$(grep -oE '^\[ RUN      \] [^ ]+' "$out" | tail -n1 | sed 's/^\[ RUN      \] //') (crashed)"
+  echo "$name"
+}
+
+# Run in file order, so that consecutive mutations of one file rebuild less.
+mapfile -t order < <(for i in "${selected[@]}"; do printf '%s\t%s\n' "${files[i]}" "$i"; done |
+  sort -s -t$'\t' -k1,1 | cut -f2)
+caught=0 survived=() broken=()
+started=$SECONDS
+n=0
+for i in "${order[@]}"; do
+  n=$((n + 1))
+  id=${ids[i]} file=$scratch/${files[i]}
+  original=$(mktemp)
+  cp "$file" "$original"
+  printf '[%d/%d] %-28s ' "$n" "${#order[@]}" "$id"
+  why=$(apply "$i" "$scratch") || die "[$id]: $why (in the scratch tree)"
+  out=$scratch/mutation-$id.log
+  {
+    echo "==== [$id] ${files[i]}: ${finds[i]} -> ${replaces[i]}"
+  } >"$out"
+  if ! cmake --build "$build" -j"$jobs" --target hyperdefrag_tests >>"$out" 2>&1; then
+    result="did not compile (see $out)"
+    broken+=("$i")
+  elif [[ -n ${tests[i]} ]] && ! timeout 900 "$build/hyperdefrag_tests" --gtest_filter="${tests[i]}" \
+    --gtest_fail_fast --gtest_brief=1 >>"$out" 2>&1; then
+    result="caught by $(first_failure "$out")"
+    caught=$((caught + 1))
+  elif ! (cd "$build" && ctest -j"$jobs" --stop-on-failure --output-on-failure >>"$out" 2>&1); then
+    result="caught by $(first_failure "$out") (the whole suite)"
+    caught=$((caught + 1))
+  else
+    result="SURVIVED"
+    survived+=("$i")
+  fi
+  # Reverted with a new modification time, so that the next build compiles it again.
+  cp "$original" "$file"
+  rm -f "$original"
+  echo "$result"
+done
+# Leave the scratch build unmutated (for --scratch reuse).
+cmake --build "$build" -j"$jobs" --target hyperdefrag_tests >>"$log" 2>&1 || true
+
+total=${#order[@]}
+minutes=$(((SECONDS - started + 59) / 60))
+echo
+echo "mutation-check: score $caught/$total caught ($((${#survived[@]})) survived," \
+  "${#broken[@]} did not compile) in $minutes min"
+if ((${#survived[@]})); then
+  echo "survivors (no test noticed):"
+  for i in "${survived[@]}"; do
+    printf '  [%s] %s: %s\n      %s -> %s\n' "${ids[i]}" "${files[i]}" "${notices[i]}" \
+      "${finds[i]}" "${replaces[i]}"
+  done
+fi
+if ((${#broken[@]})); then
+  echo "did not compile (fix the entry's replacement):"
+  for i in "${broken[@]}"; do printf '  [%s] %s\n' "${ids[i]}" "${files[i]}"; done
+fi
+((${#survived[@]} == 0 && ${#broken[@]} == 0))
