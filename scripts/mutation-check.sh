@@ -26,8 +26,8 @@
 #   --list         print the mutations and check that each applies; build nothing
 #   -j N           build with N jobs (default: the number of cores)
 #
-# It uses the engine of scripts/setup.sh ($HYPERDEFRAG_PROJECT_VENV, or ./.venv)
-# and runs at a lower priority (nice -n 10), so that the machine stays usable.
+# It uses the engine of scripts/setup.sh ($HYPERDEFRAG_PROJECT_VENV, else the
+# one ./build was configured with, else ./.venv) and runs at a lower priority (nice -n 10), so that the machine stays usable.
 # Exit status: 0 every mutation caught; 1 some survived or did not compile;
 # 2 the check itself could not run (bad option, stale entry, failing baseline).
 set -euo pipefail
@@ -156,7 +156,13 @@ if $list_only; then
 fi
 
 # ---- The scratch tree ----
-venv=${HYPERDEFRAG_PROJECT_VENV:-$root/.venv}
+# The engine: $HYPERDEFRAG_PROJECT_VENV, else the one this tree's build was
+# configured with (scripts/setup.sh), else ./.venv.
+venv=${HYPERDEFRAG_PROJECT_VENV:-}
+if [[ -z $venv && -f $root/build/CMakeCache.txt ]]; then
+  venv=$(sed -n 's/^HYPERDEFRAG_PROJECT_VENV:PATH=//p' "$root/build/CMakeCache.txt")
+fi
+venv=${venv:-$root/.venv}
 [[ -x $venv/bin/python ]] && "$venv/bin/python" -m pip show tableauhyperapi >/dev/null 2>&1 ||
   die "no Hyper engine in $venv: run scripts/setup.sh first (or set HYPERDEFRAG_PROJECT_VENV)"
 if [[ -z $scratch ]]; then

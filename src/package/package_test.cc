@@ -96,9 +96,10 @@ TEST(PackageInPlace, ComparesEveryRowOfEachExtract) {
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(code, static_cast<int>(ExitCode::verify_failed)) << message;
   EXPECT_TRUE(testing::contains(
-      message, package.string() +
-                   " [Data/e.hyper]: the copy does not match the input: table \"s\".\"t\": 1000 "
-                   "rows in the input, 1000 in the copy, 1 rows of the input not found in the copy"))
+      message,
+      package.string() +
+          " [Data/e.hyper]: the copy does not match the input: table \"s\".\"t\": 1000 "
+          "rows in the input, 1000 in the copy, 1 rows of the input not found in the copy"))
       << message;
   EXPECT_TRUE(testing::has_bytes(package, before));
   EXPECT_EQ(testing::unexpected_files(dir.path(), {"p.twbx"}), std::vector<std::string>{});

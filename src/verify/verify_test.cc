@@ -151,7 +151,8 @@ Differences catalog_differences(const std::vector<std::string>& input,
   const auto a = dir / "input.hyper";
   const auto b = dir / "copy.hyper";
   for (const auto& [path, statements] : {std::pair{a, input}, std::pair{b, copy}}) {
-    testing::connect().exec(fmt::format("CREATE DATABASE {}", sql::quote_identifier(path.string())));
+    testing::connect().exec(
+        fmt::format("CREATE DATABASE {}", sql::quote_identifier(path.string())));
     testing::with_attached(path, statements);
   }
   auto connection = testing::connect();
@@ -179,8 +180,9 @@ TEST(VerifyCatalog, CatchesEachCatalogDifference) {
   copy[0] =
       "CREATE TABLE db.public.p (id INTEGER NOT NULL ASSUMED PRIMARY KEY, "
       "name TEXT COLLATE \"de\", ASSUMED UNIQUE (name))";
-  EXPECT_EQ(catalog_differences(input, copy),
-            Differences{"table \"public\".\"p\" column \"name\": collation 'en_US_CI' became 'de'"});
+  EXPECT_EQ(
+      catalog_differences(input, copy),
+      Differences{"table \"public\".\"p\" column \"name\": collation 'en_US_CI' became 'de'"});
 
   copy = input;
   copy[1] = "COMMENT ON COLUMN db.public.p.name IS 'another name'";
@@ -198,8 +200,7 @@ TEST(VerifyCatalog, CatchesEachCatalogDifference) {
       "name TEXT COLLATE \"en_US_CI\")";
   EXPECT_EQ(
       catalog_differences(input, copy),
-      Differences{
-          "table \"public\".\"p\": 1 assumed unique constraints became 0 different ones"});
+      Differences{"table \"public\".\"p\": 1 assumed unique constraints became 0 different ones"});
 
   copy = input;
   copy[2] = "CREATE TABLE db.public.c (p INTEGER)";
