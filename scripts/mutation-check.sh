@@ -242,14 +242,19 @@ main() {
   cmake --build "$build" -j"$jobs" --target hyperdefrag_tests >>"$log" 2>&1 ||
     die "the unmutated tree does not build (see $log)"
 
-  # Each hint must name tests that exist, and they must pass unmutated.
-  local hints= count
+  # Each pattern of each hint must name tests that exist, and they must pass
+  # unmutated.
+  local hints= count pattern patterns
   for i in "${selected[@]}"; do
     [[ -z ${tests[i]} ]] && continue
-    count=$("$build/hyperdefrag_tests" --gtest_list_tests --gtest_filter="${tests[i]}" |
-      grep -c '^  ' || true)
-    ((count > 0)) || die "[${ids[i]}] ($list_file line ${lines[i]}): its tests filter" \
-      "'${tests[i]}' matches no test; update the entry"
+    IFS=: read -ra patterns <<<"${tests[i]}"
+    for pattern in "${patterns[@]}"; do
+      count=$("$build/hyperdefrag_tests" --gtest_list_tests --gtest_filter="$pattern" |
+        grep -c '^  ' || true)
+      ((count > 0)) || die "[${ids[i]}] ($list_file line ${lines[i]}): its tests pattern" \
+        "'$pattern' matches no test (a parameterised test's name starts with its" \
+        "instantiation: '*Suite.Name*'); update the entry"
+    done
     hints+=${hints:+:}${tests[i]}
   done
   if [[ -n $hints ]]; then
