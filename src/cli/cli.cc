@@ -110,8 +110,9 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
   app.add_option("-o,--output-hyper-file-path", s.output,
                  "where to write the compacted copy (only with one input; default:\n"
                  "<stem>.new.hyper or <stem>.new.twbx beside the input)");
-  app.add_flag("-f,--force", s.batch.defrag.force,
-               "replace output (or backup) files that exist; skip the free-space check");
+  app.add_flag_callback(
+      "-f,--force", [&s] { s.batch.defrag.force = Force::yes; },
+      "replace output (or backup) files that exist; skip the free-space check");
   app.add_flag("-r,--recursive", s.batch.recursive,
                "walk directories for .hyper, .twbx and .tdsx files");
   app.add_option("-j,--jobs", s.batch.jobs, "defragment this many files at once (default 1)")

@@ -180,7 +180,7 @@ engine::EngineOptions engine_options(const fs::path& hyperd, const DefragOptions
 
 Destination destination_for(const DefragOptions& options) {
   return resolve_destination(options.input, options.output, options.in_place, options.backup,
-                             options.force ? Force::yes : Force::no);
+                             options.force);
 }
 
 std::unique_ptr<Prepared> preflight(const DefragOptions& options, DryRun dry_run) {
@@ -291,7 +291,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
     if (hooks.before_verify) hooks.before_verify(temp.path());
     const auto verify_started = Clock::now();
     const bool every_row = options.verify || options.in_place;
-    verify_copy(connection, source, kInputAlias, report.input, temp.path(), report.version_after,
+    verify::verify_copy(connection, source, kInputAlias, report.input, temp.path(), report.version_after,
                 every_row ? verify::RowCheck::exact : verify::RowCheck::counts);
     report.verified = every_row;
     report.verify_seconds = seconds_since(verify_started);

@@ -20,8 +20,8 @@ struct DefragOptions {
   std::filesystem::path input;
   // Default: default_output_path(input) (<stem>.new.hyper, like Tableau's sample).
   std::optional<std::filesystem::path> output;
-  // Replace an existing output file.
-  bool force = false;
+  // Replace an existing output (or backup) file; skip the free-space check.
+  Force force = Force::no;
   // The hyperd to use; see engine/locate.h for how one is found otherwise.
   std::optional<std::filesystem::path> hyperd;
   // Replace the input with its compacted copy (docs/SAFETY.md); `output`

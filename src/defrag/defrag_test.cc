@@ -44,9 +44,8 @@ TEST(Defragment, FragmentedFileShrinksWithEqualRowCountsAndUntouchedInput) {
   const auto before = testing::read_bytes(input);
 
   std::vector<std::string> seen;
-  const auto report =
-      defragment({input, out / "compact.hyper", false, std::nullopt, false, std::nullopt},
-                 [&](const TableResult& table) { seen.push_back(table.name); });
+  const auto report = defragment({.input = input, .output = out / "compact.hyper"},
+                                 [&](const TableResult& table) { seen.push_back(table.name); });
 
   EXPECT_TRUE(testing::has_bytes(input, before)) << "the input's bytes changed";
   EXPECT_EQ(report.size_before, before.size());
@@ -68,12 +67,11 @@ TEST(Defragment, TemporaryCopyIsOwnerOnlyAndTheResultGetsTheInputsMode) {
   fs::copy_file(testing::fragmented_fixture(), input);
   ASSERT_EQ(chmod(input.c_str(), 0644), 0);
   std::vector<std::string> temporary_modes;  // in octal, so that a failure reads as modes
-  defragment({input, dir / "out.hyper", false, std::nullopt, false, std::nullopt},
-             [&](const TableResult&) {
-               for (const auto& temp : testing::temporaries_in(dir.path())) {
-                 temporary_modes.push_back(testing::octal_mode(temp));
-               }
-             });
+  defragment({.input = input, .output = dir / "out.hyper"}, [&](const TableResult&) {
+    for (const auto& temp : testing::temporaries_in(dir.path())) {
+      temporary_modes.push_back(testing::octal_mode(temp));
+    }
+  });
   EXPECT_EQ(temporary_modes, std::vector<std::string>{"0600"});
   EXPECT_EQ(testing::octal_mode(dir / "out.hyper"), "0644");
 }
@@ -90,7 +88,7 @@ TEST(Defragment, KeepsTheFormatVersion) {
     testing::with_attached(
         input, {"CREATE TABLE db.public.t (a INTEGER)", "INSERT INTO db.public.t VALUES (1), (2)"});
     const auto output = dir / fmt::format("v{}.new.hyper", version);
-    const auto report = defragment({input, output, false, std::nullopt, false, std::nullopt});
+    const auto report = defragment({.input = input, .output = output});
     EXPECT_EQ(report.version_before, version);
     EXPECT_EQ(report.version_after, version);
     EXPECT_EQ(testing::format_version(output), version);
@@ -106,8 +104,7 @@ TEST(Defragment, TableauSampleFilesKeepEveryTableAndRow) {
     testing::ScratchDir dir;
     fs::copy_file(*fixtures / name, dir / name);
     fs::permissions(dir / name, fs::perms::owner_read | fs::perms::owner_write);
-    const auto report =
-        defragment({dir / name, std::nullopt, false, std::nullopt, false, std::nullopt});
+    const auto report = defragment({.input = dir / name});
     const auto output = dir / (fs::path(name).stem().string() + ".new.hyper");
     EXPECT_EQ(report.output, output);
     const auto expected = testing::table_counts(dir / name);
@@ -122,13 +119,12 @@ TEST(Defragment, RefusesToOverwriteWithoutForce) {
   testing::ScratchDir dir;
   fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
   testing::write_bytes(dir / "out.hyper", "precious");
-  EXPECT_EQ(
-      failure_code({dir / "in.hyper", dir / "out.hyper", false, std::nullopt, false, std::nullopt}),
-      ExitCode::bad_output);
+  EXPECT_EQ(failure_code({.input = dir / "in.hyper", .output = dir / "out.hyper"}),
+            ExitCode::bad_output);
   EXPECT_TRUE(testing::has_bytes(dir / "out.hyper", "precious"));
 
   const auto report =
-      defragment({dir / "in.hyper", dir / "out.hyper", true, std::nullopt, false, std::nullopt});
+      defragment({.input = dir / "in.hyper", .output = dir / "out.hyper", .force = Force::yes});
   EXPECT_EQ(testing::table_counts(dir / "out.hyper"), testing::table_counts(dir / "in.hyper"));
   EXPECT_EQ(testing::unexpected_files(dir.path(), {"in.hyper", "out.hyper"}),
             std::vector<std::string>{});
@@ -140,7 +136,7 @@ TEST(Defragment, RefusesTheInputAsOutputUnderAnyName) {
   fs::create_symlink(dir / "in.hyper", dir / "link.hyper");
   const auto before = testing::read_bytes(dir / "in.hyper");
   for (const auto& output : {dir / "in.hyper", dir / "link.hyper", dir / "." / "in.hyper"}) {
-    EXPECT_EQ(failure_code({dir / "in.hyper", output, true, std::nullopt, false, std::nullopt}),
+    EXPECT_EQ(failure_code({.input = dir / "in.hyper", .output = output, .force = Force::yes}),
               ExitCode::bad_output)
         << output;
   }

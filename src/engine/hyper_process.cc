@@ -36,24 +36,6 @@ constexpr const char* kSocketPort = "1";
 // The socket the tool listens on for hyperd's callback, beside the above.
 constexpr const char* kCallbackName = "callback";
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
-
 [[noreturn]] void fail(const std::string& what, const fs::path& log_dir) {
   throw Error(ExitCode::engine, fmt::format("{} (engine log: {})", what, log_dir.string()));
 }
@@ -213,15 +195,15 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
              dir);
       }
     }
-    callback_fd_ = accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (callback_fd_ < 0)
+    callback_fd_ = Fd(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!callback_fd_.valid())
       fail(fmt::format("hyperd's callback failed: {}", std::strerror(errno)), dir);
     // Only the process started here (or one it started, if --hyperd names a
     // wrapper) may report the endpoint: the directory already keeps other
     // users out; this also keeps out this user's other programs.
     ucred peer{};
     socklen_t peer_length = sizeof peer;
-    if (getsockopt(callback_fd_, SOL_SOCKET, SO_PEERCRED, &peer, &peer_length) != 0 ||
+    if (getsockopt(callback_fd_.get(), SOL_SOCKET, SO_PEERCRED, &peer, &peer_length) != 0 ||
         !descends_from(peer.pid, pid_)) {
       fail(fmt::format("the callback came from process {}, not from hyperd ({})", peer.pid, pid_),
            dir);
@@ -234,9 +216,10 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
     std::size_t expected = 0;
     bool have_length = false;
     while (!have_length || message.size() < expected) {
-      if (!wait_readable(callback_fd_, deadline)) fail("hyperd did not report its endpoint", dir);
+      if (!wait_readable(callback_fd_.get(), deadline))
+        fail("hyperd did not report its endpoint", dir);
       char buffer[512];
-      const ssize_t n = read(callback_fd_, buffer, sizeof buffer);
+      const ssize_t n = read(callback_fd_.get(), buffer, sizeof buffer);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) fail("hyperd closed the callback connection during start-up", dir);
       std::size_t offset = 0;
@@ -271,7 +254,7 @@ HyperProcess::HyperProcess(const EngineOptions& options) {
     // close.
     listener.reset();
     unlink(callback_path.c_str());
-    if (callback_fd_ < 0 && running()) kill(pid_, SIGTERM);
+    if (!callback_fd_.valid() && running()) kill(pid_, SIGTERM);
     keep_log();
     stop();
     throw;
@@ -302,10 +285,7 @@ bool HyperProcess::running() {
 }
 
 void HyperProcess::stop() {
-  if (callback_fd_ >= 0) {
-    close(callback_fd_);  // asks hyperd to shut down
-    callback_fd_ = -1;
-  }
+  callback_fd_.reset();  // closing the callback asks hyperd to shut down
   if (pid_ < 0) return;
   if (!exits_within(std::chrono::seconds(30))) {
     kill(pid_, SIGTERM);

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "sql/connection.h"
+#include "util/fd.h"
 #include "util/private_dir.h"
 
 namespace hyperdefrag::engine {
@@ -65,7 +66,7 @@ class HyperProcess {
   std::unique_ptr<PrivateDir> dir_;
   sql::Endpoint endpoint_;
   pid_t pid_ = -1;
-  int callback_fd_ = -1;
+  Fd callback_fd_;  // hyperd's callback connection; closing it asks hyperd to stop
   bool reaped_ = false;
   int exit_status_ = 0;  // as waitpid reported it, once reaped
 };

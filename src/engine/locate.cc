@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "util/error.h"
+#include "util/fd.h"
 
 extern char** environ;
 
@@ -29,9 +30,11 @@ bool is_executable_file(const fs::path& path) {
 std::optional<std::string> capture(const std::vector<std::string>& argv) {
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return std::nullopt;
+  Fd read_end(pipe_fds[0]);
+  Fd write_end(pipe_fds[1]);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   std::vector<char*> args;
@@ -40,18 +43,16 @@ std::optional<std::string> capture(const std::vector<std::string>& argv) {
   pid_t pid = 0;
   const int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  close(pipe_fds[1]);
-  if (spawned != 0) {
-    close(pipe_fds[0]);
-    return std::nullopt;
-  }
+  write_end.reset();  // the child holds its own copy: reading ends when it exits
+  if (spawned != 0) return std::nullopt;
   std::string output;
   std::array<char, 4096> buffer{};
   ssize_t n = 0;
-  while ((n = read(pipe_fds[0], buffer.data(), buffer.size())) > 0 || (n < 0 && errno == EINTR)) {
+  while ((n = read(read_end.get(), buffer.data(), buffer.size())) > 0 ||
+         (n < 0 && errno == EINTR)) {
     if (n > 0) output.append(buffer.data(), static_cast<std::size_t>(n));
   }
-  close(pipe_fds[0]);
+  read_end.reset();
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

@@ -352,7 +352,7 @@ PackageReport defragment_package(const DefragOptions& options, const DefragHooks
       DefragOptions defrag = options;
       defrag.input = extracted;
       defrag.output = replacements[i];
-      defrag.force = false;
+      defrag.force = Force::no;
       // In place, the package is what gets replaced; each extract is a copy
       // whose every row is compared before the package is rewritten.
       defrag.in_place = false;

@@ -40,7 +40,7 @@ Outcome run(const std::string& input, const std::optional<std::string>& output, 
   options.defrag.in_place = in_place;
   if (backup) options.defrag.backup = *backup;  // empty: the default path
   options.defrag.verify = verify;
-  options.defrag.force = force;
+  options.defrag.force = force ? Force::yes : Force::no;
   options.defrag.target_version = target_version;
   if (memory_limit) options.defrag.memory_limit = *memory_limit;
   options.defrag.sort = sort;

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "util/error.h"
+#include "util/fd.h"
 
 namespace hyperdefrag {
 namespace {
@@ -31,11 +32,10 @@ void check_hyper_file(const std::filesystem::path& path) {
   if (S_ISDIR(info.st_mode)) bad_input(path, "is a directory, not a .hyper file");
   if (!S_ISREG(info.st_mode)) bad_input(path, "is not a regular file");
   if (info.st_size == 0) bad_input(path, "is empty, not a .hyper file");
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) bad_input(path, fmt::format("cannot be read: {}", std::strerror(errno)));
+  const Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) bad_input(path, fmt::format("cannot be read: {}", std::strerror(errno)));
   std::array<char, kHyperHeaderSize> magic{};
-  const ssize_t got = read(fd, magic.data(), magic.size());
-  close(fd);
+  const ssize_t got = read(fd.get(), magic.data(), magic.size());
   if (got < 0 || !has_hyper_header(std::string_view(magic.data(), static_cast<std::size_t>(got)))) {
     bad_input(path, std::string(kNotHyperCause));
   }

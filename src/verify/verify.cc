@@ -9,11 +9,9 @@
 #include "sql/quote.h"
 #include "util/error.h"
 
-namespace hyperdefrag {
-using sql::quote_identifier;
-}
-
 namespace hyperdefrag::verify {
+using sql::quote_identifier;
+
 namespace {
 
 using sql::quote_qualified;
@@ -150,19 +148,15 @@ Verdict compare_rows(sql::Connection& connection, const catalog::Catalog& source
   return verdict;
 }
 
-}  // namespace hyperdefrag::verify
-
-namespace hyperdefrag {
-
 void verify_copy(sql::Connection& connection, const catalog::Catalog& source,
                  const std::string& source_alias, const std::filesystem::path& input,
-                 const std::filesystem::path& copy, int expected_version, verify::RowCheck check) {
+                 const std::filesystem::path& copy, int expected_version, RowCheck check) {
   constexpr const char* kCopyAlias = "verify_database";
   sql::Attached attached(connection, copy, kCopyAlias, sql::AttachMode::read_only);
   const auto copied = catalog::read_catalog(connection, kCopyAlias, copy.string());
-  verify::Verdict verdict = verify::compare_catalogs(source, copied, expected_version);
+  Verdict verdict = compare_catalogs(source, copied, expected_version);
   if (verdict.equal()) {
-    verdict = verify::compare_rows(connection, source, source_alias, kCopyAlias, check);
+    verdict = compare_rows(connection, source, source_alias, kCopyAlias, check);
   }
   attached.detach();
   if (!verdict.equal()) {
@@ -176,4 +170,4 @@ void verify_copy(sql::Connection& connection, const catalog::Catalog& source,
   }
 }
 
-}  // namespace hyperdefrag
+}  // namespace hyperdefrag::verify

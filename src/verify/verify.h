@@ -44,10 +44,6 @@ Verdict compare_rows(sql::Connection& connection, const catalog::Catalog& source
                      const std::string& source_alias, const std::string& copy_alias,
                      RowCheck check = RowCheck::exact, std::size_t max_differences = 20);
 
-}  // namespace hyperdefrag::verify
-
-namespace hyperdefrag {
-
 // Checks the database file `copy` against the input attached as
 // `source_alias` (whose catalog is `source` and whose path is `input`): the
 // catalogs always, and the rows as `check` says. The copy is attached
@@ -56,6 +52,6 @@ namespace hyperdefrag {
 // first difference.
 void verify_copy(sql::Connection& connection, const catalog::Catalog& source,
                  const std::string& source_alias, const std::filesystem::path& input,
-                 const std::filesystem::path& copy, int expected_version, verify::RowCheck check);
+                 const std::filesystem::path& copy, int expected_version, RowCheck check);
 
-}  // namespace hyperdefrag
+}  // namespace hyperdefrag::verify

@@ -28,8 +28,8 @@ std::string verify(const fs::path& input, const fs::path& copy) {
   const auto source = catalog::read_catalog(connection, "src", input.string());
   std::string failure;
   try {
-    verify_copy(connection, source, "src", input, copy, source.format_version,
-                verify::RowCheck::counts);
+    verify::verify_copy(connection, source, "src", input, copy, source.format_version,
+                        verify::RowCheck::counts);
   } catch (const Error& error) {
     EXPECT_EQ(error.code(), ExitCode::verify_failed);
     failure = error.what();
