@@ -110,6 +110,15 @@ TEST_F(VerifyTest, CatchesAnExtraDuplicateRowEvenWhenCountsMatch) {
   EXPECT_EQ(compare().differences, Differences{kOneRowOfTChanged});
 }
 
+// One of the input's two equal rows lost and another row doubled: the same
+// count and the same distinct rows, only the multiset differs. EXCEPT ALL
+// sees it; EXCEPT (without ALL) would not.
+TEST_F(VerifyTest, CatchesALostDuplicateWhenTheDistinctRowsMatch) {
+  change_copy({"DELETE FROM db.public.t WHERE id = 2",
+               "INSERT INTO db.public.t VALUES (2, NULL, NULL), (1, 'a', 1.5)"});
+  EXPECT_EQ(compare().differences, Differences{kOneRowOfTChanged});
+}
+
 // An assumed primary key lost or changed in the copy is a difference of its
 // own, naming the columns on both sides.
 TEST_F(VerifyTest, CatchesALostOrChangedAssumedPrimaryKey) {
