@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The mutation check: does the test suite catch the bugs a user would notice?
-# NOT run by CI: it builds the project, then rebuilds it for every mutation;
-# on a busy 2-core machine that takes about an hour (docs/TESTING.md has the
-# latest score and the time it took).
+# NOT run by CI: it builds the project in a scratch tree (20-40 minutes on a
+# busy 2-core machine), then rebuilds and tests it for every mutation (about
+# 35 seconds each there); docs/TESTING.md has the latest score and its time.
 #
 # For each mutation of scripts/mutations.txt (a small edit of one spot), in a
 # scratch copy of this tree (the working tree itself is never changed):
@@ -60,8 +60,8 @@ parse_list() {
       continue
     fi
     [[ $line =~ ^([a-z]+):[[:space:]]*(.*)$ ]] ||
-      die "$list_file line $number: expected [id] or 'key: value', got: $line"
-    ((current >= 0)) || die "$list_file line $number: '$line' comes before the first [id]"
+      die "$list_name line $number: expected [id] or 'key: value', got: $line"
+    ((current >= 0)) || die "$list_name line $number: '$line' comes before the first [id]"
     key=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
     case $key in
       file) files[current]=$value ;;
@@ -69,7 +69,7 @@ parse_list() {
       replace) replaces[current]=$value ;;
       notice) notices[current]=$value ;;
       tests) tests[current]=$value ;;
-      *) die "$list_file line $number: unknown key '$key'" ;;
+      *) die "$list_name line $number: unknown key '$key'" ;;
     esac
   done <"$list_file"
   for i in "${!ids[@]}"; do
@@ -80,10 +80,10 @@ parse_list() {
         replace) value=${replaces[i]} ;;
         notice) value=${notices[i]} ;;
       esac
-      [[ -n $value ]] || die "$list_file line ${lines[i]}: entry [${ids[i]}] has no '$key:'"
+      [[ -n $value ]] || die "$list_name line ${lines[i]}: entry [${ids[i]}] has no '$key:'"
     done
     for ((j = 0; j < i; j++)); do
-      [[ ${ids[j]} != "${ids[i]}" ]] || die "$list_file: the id [${ids[i]}] is used twice"
+      [[ ${ids[j]} != "${ids[i]}" ]] || die "$list_name: the id [${ids[i]}] is used twice"
     done
   done
 }
@@ -162,6 +162,7 @@ first_failure() {
 main() {
   root=$(cd "$(dirname "$0")/.." && pwd)
   list_file=$root/scripts/mutations.txt
+  list_name=scripts/mutations.txt # in messages
   local only=() keep=false list_only=false jobs given i want found
   scratch=
   jobs=$(nproc)
@@ -186,7 +187,7 @@ main() {
       for i in "${!ids[@]}"; do
         if [[ ${ids[i]} == "$want" ]]; then selected+=("$i"); found=true; fi
       done
-      $found || die "no mutation [$want] in $list_file"
+      $found || die "no mutation [$want] in $list_name"
     done
   else
     selected=("${!ids[@]}")
@@ -196,12 +197,12 @@ main() {
   local stale=0 why
   for i in "${selected[@]}"; do
     if ! why=$(apply "$i" "$root" check); then
-      echo "mutation-check: [${ids[i]}] ($list_file line ${lines[i]}): ${files[i]}: $why;" \
+      echo "mutation-check: [${ids[i]}] ($list_name line ${lines[i]}): ${files[i]}: $why;" \
         "update this entry's find/replace to the code's current text (or remove the entry)" >&2
       stale=$((stale + 1))
     fi
   done
-  ((stale == 0)) || die "$stale entries of $list_file no longer apply; nothing was run"
+  ((stale == 0)) || die "$stale entries of $list_name no longer apply; nothing was run"
 
   if $list_only; then
     for i in "${selected[@]}"; do
@@ -251,7 +252,7 @@ main() {
     for pattern in "${patterns[@]}"; do
       count=$("$build/hyperdefrag_tests" --gtest_list_tests --gtest_filter="$pattern" |
         grep -c '^  ' || true)
-      ((count > 0)) || die "[${ids[i]}] ($list_file line ${lines[i]}): its tests pattern" \
+      ((count > 0)) || die "[${ids[i]}] ($list_name line ${lines[i]}): its tests pattern" \
         "'$pattern' matches no test (a parameterised test's name starts with its" \
         "instantiation: '*Suite.Name*'); update the entry"
     done
