@@ -267,30 +267,36 @@ TEST(Faults, NextRunRemovesTemporariesOfKilledRuns) {
   EXPECT_TRUE(testing::has_bytes(dir / other, "partial"));
 }
 
-// The same for real: kill -9 mid-copy leaves the temporary copy (nothing can
-// run in a killed process), the engine exits by itself, and the next run
-// removes the leftover and completes.
+// The same for real: kill -9 mid-copy leaves the temporary copy and the
+// engine's private directory in $TMPDIR (nothing can run in a killed
+// process), the engine exits by itself, and the next run removes both
+// leftovers and completes.
 TEST(Faults, TemporaryLeftByKill9IsRemovedByTheNextRun) {
   testing::ScratchDir dir;
+  testing::ScratchDir tmpdir;
+  const std::vector<std::string> with_tmpdir = {"/usr/bin/env", "TMPDIR=" + tmpdir.path().string()};
   fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
   const auto before = testing::read_bytes(dir / "in.hyper");
-  const auto run = held_in_place_run(dir / "in.hyper");
-  ASSERT_TRUE(run->copying());
-  const auto engine_dir = engine_directory_of(run->engine());
-  ASSERT_EQ(kill(run->pid(), SIGKILL), 0);
-  run->wait();
-  ASSERT_TRUE(testing::wait_gone(run->engine(), 30'000));
-  // A killed tool cannot remove its engine's private directory; the test does.
-  if (engine_dir) fs::remove_all(*engine_dir);
+  testing::HeldRun run({"--in-place", (dir / "in.hyper").string()}, dir.path(), with_tmpdir);
+  ASSERT_TRUE(run.copying());
+  const auto engine_dir = engine_directory_of(run.engine());
+  ASSERT_TRUE(engine_dir.has_value());
+  EXPECT_EQ(engine_dir->parent_path(), tmpdir.path());
+  ASSERT_EQ(kill(run.pid(), SIGKILL), 0);
+  run.wait();
+  ASSERT_TRUE(testing::wait_gone(run.engine(), 30'000));
+  EXPECT_TRUE(fs::is_directory(*engine_dir)) << "the killed run's engine directory";
   const auto left = testing::temporaries_in(dir.path());
   ASSERT_EQ(left.size(), 1u);
   EXPECT_TRUE(testing::has_bytes(dir / "in.hyper", before));
 
-  const auto result = run_hyperdefrag({"--in-place", (dir / "in.hyper").string()});
+  const auto result = run_hyperdefrag({"--in-place", (dir / "in.hyper").string()}, with_tmpdir);
 
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(contains(result.err, "removed " + left[0].string())) << result.err;
   EXPECT_EQ(testing::unexpected_files(dir.path(), {"in.hyper"}), std::vector<std::string>{});
+  EXPECT_FALSE(fs::exists(*engine_dir)) << "the killed run's engine directory is still there";
+  EXPECT_EQ(testing::unexpected_files(tmpdir.path(), {}), std::vector<std::string>{});
 }
 
 // Names that would be SQL if pasted into a statement are copied as names, and

@@ -160,8 +160,9 @@ RunResult RunningTool::wait() {
   return result;
 }
 
-HeldRun::HeldRun(const std::vector<std::string>& args, const fs::path& dir)
-    : tool_(args, {}, Stdout::held),
+HeldRun::HeldRun(const std::vector<std::string>& args, const fs::path& dir,
+                 const std::vector<std::string>& prefix)
+    : tool_(args, prefix, Stdout::held),
       engine_(child_hyperd(tool_.pid(), 60'000)),
       copying_(engine_.has_value() && wait_for_temporary(dir, 60'000)) {}
 

@@ -99,7 +99,8 @@ class RunningTool {
 // hyperd or start a second run.
 class HeldRun {
  public:
-  HeldRun(const std::vector<std::string>& args, const std::filesystem::path& dir);
+  HeldRun(const std::vector<std::string>& args, const std::filesystem::path& dir,
+          const std::vector<std::string>& prefix = {});
   // Whether the run got there (hyperd and the temporary copy were seen).
   bool copying() const { return copying_; }
   pid_t pid() const { return tool_.pid(); }

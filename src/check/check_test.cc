@@ -40,23 +40,31 @@ fs::path cached_fragmented(const std::string& name, const fixture::FragmentedSpe
   return file;
 }
 
-// The size of a real defrag's output of `input` (with `extra` options).
-std::uintmax_t defragmented_size(const fs::path& input, const testing::ScratchDir& dir,
-                                 const std::vector<std::string>& extra = {}) {
+// A real defrag's output size for `input` (with `extra` options): the mean
+// of three runs. One run is not a fixed target: the engine's parallel scan
+// interleaves the rows differently each time, and the output size varies by
+// up to 9% of a compact file (measured: 8.78 to 9.76 MB for one 9.4 MB
+// input), more than the 5% bound the estimate is held to.
+double defragmented_size(const fs::path& input, const testing::ScratchDir& dir,
+                         const std::vector<std::string>& extra = {}) {
+  constexpr int kRuns = 3;
   const auto output = dir / fmt::format("out-{}.hyper", input.stem().string());
   std::vector<std::string> args = {"-q", "--force", "-o", output.string()};
   args.insert(args.end(), extra.begin(), extra.end());
   args.push_back(input.string());
-  const auto result = testing::run_hyperdefrag(args);
-  EXPECT_EQ(result.exit_code, 0) << result.err;
-  const auto size = hyperdefrag::file_size(output);
-  fs::remove(output);
-  return size;
+  double total = 0;
+  for (int run = 0; run < kRuns; ++run) {
+    const auto result = testing::run_hyperdefrag(args);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    total += static_cast<double>(hyperdefrag::file_size(output));
+    fs::remove(output);
+  }
+  return total / kRuns;
 }
 
-void expect_within_bound(const FileEstimate& estimate, std::uintmax_t input_size,
-                         std::uintmax_t actual, const std::string& what) {
-  const double error = std::abs(estimate.size.bytes - static_cast<double>(actual));
+void expect_within_bound(const FileEstimate& estimate, std::uintmax_t input_size, double actual,
+                         const std::string& what) {
+  const double error = std::abs(estimate.size.bytes - actual);
   EXPECT_LE(error, 0.05 * static_cast<double>(input_size))
       << what << ": estimated " << estimate.size.bytes << ", actual " << actual << ", input "
       << input_size;

@@ -1,20 +1,25 @@
 #include "util/private_dir.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <system_error>
 
 #include "util/error.h"
+#include "util/stale_temps.h"
 
 namespace hyperdefrag {
 
 PrivateDir::PrivateDir(const std::filesystem::path& base, std::string_view prefix) {
-  std::string pattern = (base / fmt::format("{}XXXXXX", prefix)).string();
+  remove_stale_private_dirs(base);
+  std::string pattern = (base / fmt::format("{}{}-XXXXXX", prefix, getpid())).string();
   if (mkdtemp(pattern.data()) == nullptr) {
     const int saved = errno;
     // A full disk is exit 8; any other refusal is a place hyperdefrag cannot
@@ -28,6 +33,15 @@ PrivateDir::PrivateDir(const std::filesystem::path& base, std::string_view prefi
   path_ = pattern;
   // mkdtemp already uses 0700; say so explicitly in case of an odd umask.
   chmod(path_.c_str(), S_IRWXU);
+  // Shared: only the sweep of a later run takes it exclusively. A directory
+  // that cannot be locked is still private; it is only left to its pid.
+  lock_ = Fd(open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (lock_.valid()) flock(lock_.get(), LOCK_SH | LOCK_NB);
+}
+
+void PrivateDir::keep() {
+  keep_ = true;
+  std::ofstream marker(path_ / kKeptMarker);
 }
 
 PrivateDir::~PrivateDir() {
