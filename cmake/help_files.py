@@ -23,7 +23,12 @@ import sys
 import tempfile
 
 # The subcommands: their name and the arguments that print their --help.
-SUBCOMMANDS = {"inspect": ["inspect", "--help"]}
+SUBCOMMANDS = {
+    "inspect": ["inspect", "--help"],
+    "check": ["check", "--help"],
+    "plan": ["plan", "--help"],
+    "results": ["results", "--help"],
+}
 # Values worth offering for an option that takes one, by its long name; an
 # option whose type is TEXT or PATH otherwise completes file names.
 VALUE_WORDS = {"--sort": ["auto"]}

@@ -98,10 +98,11 @@ RunningTool::RunningTool(const std::vector<std::string>& args,
   for (auto& arg : argv) raw.push_back(arg.data());
   raw.push_back(nullptr);
   FullPipe pipe;
-  if (out == Stdout::held) {
+  if (out == Stdout::held || out == Stdout::stderr_held) {
     pipe = make_full_pipe();
     held_ = pipe.read_end;
     filler_ = pipe.filler;
+    held_stderr_ = out == Stdout::stderr_held;
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -112,8 +113,12 @@ RunningTool::RunningTool(const std::vector<std::string>& args,
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0600);
   }
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (out == Stdout::stderr_held) {
+    posix_spawn_file_actions_adddup2(&actions, pipe.write_end, STDERR_FILENO);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  }
   if (posix_spawn(&pid_, raw[0], &actions, nullptr, raw.data(), environ) != 0) pid_ = -1;
   posix_spawn_file_actions_destroy(&actions);
   if (pipe.write_end >= 0) close(pipe.write_end);
@@ -146,7 +151,8 @@ RunResult RunningTool::wait() {
     }
     close(held_);
     held_ = -1;
-    write_bytes(capture_ / "stdout", out.substr(std::min(filler_, out.size())));
+    write_bytes(capture_ / (held_stderr_ ? "stderr" : "stdout"),
+                out.substr(std::min(filler_, out.size())));
   }
   if (pid_ > 0) {
     int status = 0;

@@ -69,6 +69,10 @@ enum class Stdout {
   // A run that has created its temporary copy is therefore held before it
   // can verify, rename or report anything, for as long as the test needs.
   held,
+  // stdout captured in a file, stderr a pipe filled to the brim: the tool's
+  // first error line blocks until wait() drains it (for a batch: the first
+  // failed file holds the run before it starts the next file).
+  stderr_held,
 };
 
 // The hyperdefrag binary running in the background, its output captured.
@@ -88,7 +92,8 @@ class RunningTool {
  private:
   ScratchDir capture_;
   pid_t pid_ = -1;
-  int held_ = -1;           // the read end of a held stdout
+  int held_ = -1;           // the read end of a held stdout or stderr
+  bool held_stderr_ = false;
   std::size_t filler_ = 0;  // bytes put in the pipe before the start
 };
 

@@ -16,6 +16,8 @@
 #include <set>
 #include <thread>
 
+#include "batch/manifest.h"
+#include "batch/results.h"
 #include "engine/hyper_process.h"
 #include "engine/locate.h"
 #include "package/package.h"
@@ -102,6 +104,68 @@ DefragOptions options_for(const Job& job, const BatchOptions& options) {
   return defrag;
 }
 
+// A manifest's files, as jobs; its bad lines, as rejected.
+Plan plan_from_manifest(const BatchOptions& options) {
+  if (!options.inputs.empty()) {
+    throw Error(ExitCode::usage,
+                "--manifest takes the place of the inputs; give either, not both");
+  }
+  auto manifest = read_manifest(*options.manifest);
+  if (options.output && manifest.entries.size() + manifest.rejected.size() > 1) {
+    throw Error(ExitCode::usage,
+                fmt::format("-o/--output-hyper-file-path is only valid with one input ({} given)",
+                            manifest.entries.size() + manifest.rejected.size()));
+  }
+  Plan result;
+  result.rejected = std::move(manifest.rejected);
+  std::set<fs::path> seen;
+  for (const auto& entry : manifest.entries) {
+    Job job = job_for(entry.path, options);
+    job.size = entry.identity.size;
+    job.expected = entry.identity;
+    if (seen.insert(job.input).second) result.jobs.push_back(std::move(job));
+  }
+  return result;
+}
+
+// Keeps the shard's share of the jobs and of the rejected inputs (each
+// rejected input is reported by one shard only).
+void select_shard(Plan& plan, const Shard& shard) {
+  std::vector<ShardItem> items;
+  for (const auto& job : plan.jobs) items.push_back({job.input.string(), job.size});
+  for (const auto& rejected : plan.rejected) items.push_back({rejected.input.string(), 0});
+  const auto assigned = assign_shards(items, shard.count);
+  plan.sharding = Plan::Sharding{shard, balance_of(items, assigned, shard.count)};
+  std::vector<Job> jobs;
+  std::vector<FileResult> rejected;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (assigned[i] != shard.index) continue;
+    if (i < plan.jobs.size()) {
+      jobs.push_back(std::move(plan.jobs[i]));
+    } else {
+      rejected.push_back(std::move(plan.rejected[i - plan.jobs.size()]));
+    }
+  }
+  plan.jobs = std::move(jobs);
+  plan.rejected = std::move(rejected);
+}
+
+// A job from a manifest whose file is gone or is another one now.
+void check_as_planned(const Job& job, const std::optional<FileIdentity>& now) {
+  if (!job.expected) return;
+  if (!now) {
+    throw Error(ExitCode::bad_input, job.input,
+                "is gone since the manifest was made; not copied");
+  }
+  if (!now->same_as(*job.expected)) {
+    throw Error(ExitCode::bad_input, job.input,
+                fmt::format("changed since the manifest was made (size {} then, {} now; "
+                            "modified {} then, {} now); not copied: make the manifest again",
+                            job.expected->size, now->size, job.expected->mtime_ns,
+                            now->mtime_ns));
+  }
+}
+
 }  // namespace
 
 Job job_for(const fs::path& file, const BatchOptions& options) {
@@ -110,10 +174,15 @@ Job job_for(const fs::path& file, const BatchOptions& options) {
   defrag.output = options.output;
   const Destination destination = destination_for(defrag);
   return {destination.input, destination.output,
-          input_kind(destination.input) == InputKind::package};
+          input_kind(destination.input) == InputKind::package, 0, std::nullopt};
 }
 
 Plan plan(const BatchOptions& options) {
+  if (options.manifest) {
+    Plan result = plan_from_manifest(options);
+    if (options.shard) select_shard(result, *options.shard);
+    return result;
+  }
   Plan result;
   std::vector<fs::path> files;
   for (const auto& input : options.inputs) {
@@ -129,7 +198,7 @@ Plan plan(const BatchOptions& options) {
     if (options.recursive && fs::is_directory(path, error)) {
       const auto found = walk(path);
       if (found.empty()) {
-        Job job{fs::absolute(path).lexically_normal(), {}, false};
+        Job job{fs::absolute(path).lexically_normal(), {}, false, 0, std::nullopt};
         result.rejected.push_back(failed(
             job, Error(ExitCode::bad_input, job.input, "holds no .hyper, .twbx or .tdsx file")));
       }
@@ -146,8 +215,12 @@ Plan plan(const BatchOptions& options) {
   std::set<fs::path> seen;
   for (const auto& file : files) {
     Job job = job_for(file, options);
-    if (seen.insert(job.input).second) result.jobs.push_back(std::move(job));
+    if (seen.insert(job.input).second) {
+      job.size = identity_of(job.input).value_or(FileIdentity{}).size;
+      result.jobs.push_back(std::move(job));
+    }
   }
+  if (options.shard) select_shard(result, *options.shard);
   return result;
 }
 
@@ -182,6 +255,15 @@ std::vector<FileResult> run(const std::vector<Job>& jobs, const BatchOptions& op
       const auto& job = jobs[slot];
       const auto started = Clock::now();
       if (observer.on_file_start) observer.on_file_start(slot, job);
+      auto& result = results[slot];
+      if (options.results_dir) {
+        if (auto earlier = results::finished_earlier(*options.results_dir, job.input)) {
+          result = std::move(*earlier);
+          if (observer.on_file_done) observer.on_file_done(slot, result);
+          continue;
+        }
+      }
+      const auto before = identity_of(job.input);
       DefragHooks hooks;
       hooks.engine = shared.get();
       if (observer.on_table_start)
@@ -189,9 +271,9 @@ std::vector<FileResult> run(const std::vector<Job>& jobs, const BatchOptions& op
       if (observer.on_table)
         hooks.on_table = [&, slot](const TableResult& t) { observer.on_table(slot, t); };
       hooks.on_statement = observer.on_statement;
-      auto& result = results[slot];
       try {
         sql::throw_if_interrupted();
+        check_as_planned(job, before);
         const DefragOptions defrag = options_for(job, options);
         if (job.package) {
           auto report = package::defragment_package(defrag, hooks);
@@ -217,6 +299,17 @@ std::vector<FileResult> run(const std::vector<Job>& jobs, const BatchOptions& op
       }
       result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
       if (result.hyper) result.seconds = result.hyper->seconds;
+      if (options.results_dir) {
+        try {
+          results::record(*options.results_dir, job.input, result,
+                          results::identity_to_record(result, options.defrag.in_place, before),
+                          shard_text(options));
+        } catch (const Error& error) {
+          result = failed(job, Error(error.code(), job.input,
+                                     fmt::format("its result could not be recorded: {}",
+                                                 error.what())));
+        }
+      }
       if (observer.on_file_done) observer.on_file_done(slot, result);
     }
   };
@@ -226,6 +319,18 @@ std::vector<FileResult> run(const std::vector<Job>& jobs, const BatchOptions& op
   work();
   for (auto& thread : threads) thread.join();
   return results;
+}
+
+void record_rejected(const std::vector<FileResult>& rejected, const BatchOptions& options) {
+  if (!options.results_dir) return;
+  for (const auto& result : rejected) {
+    results::record(*options.results_dir, result.input, result, std::nullopt, shard_text(options));
+  }
+}
+
+std::string shard_text(const BatchOptions& options) {
+  if (!options.shard) return "";
+  return fmt::format("{}/{}", options.shard->index + 1, options.shard->count);
 }
 
 int exit_code(const std::vector<FileResult>& results) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "batch/identity.h"
+#include "batch/shard.h"
 #include "defrag/defrag.h"
 #include "package/package.h"
 
@@ -26,6 +28,13 @@ struct BatchOptions {
   int jobs = 1;  // files at once
   // Start one engine for the run even for a single file (for -v, which shows its log).
   bool shared_engine = false;
+  // The inputs are this manifest's files (batch/manifest.h), not `inputs`.
+  std::optional<std::filesystem::path> manifest;
+  // Only this shard's files of the expanded list (batch/shard.h).
+  std::optional<Shard> shard;
+  // One result per input is written here, and inputs done by an earlier run
+  // are skipped (batch/results.h). The CLI prepares it before the run.
+  std::optional<std::filesystem::path> results_dir;
 };
 
 // What happened to one input.
@@ -40,6 +49,9 @@ struct FileResult {
   double seconds = 0;
   std::optional<DefragReport> hyper;             // a .hyper input that succeeded
   std::vector<package::ExtractResult> extracts;  // a package input that succeeded
+  // Why the file was not worked on this time (done by an earlier run), or
+  // empty; a skipped file is ok.
+  std::string skipped;
   bool ok() const { return exit_code == 0; }
 };
 
@@ -47,6 +59,9 @@ struct Job {
   std::filesystem::path input;
   std::filesystem::path output;
   bool package = false;
+  std::uintmax_t size = 0;  // the input's bytes when planned (a manifest's), for sharding
+  // From a manifest: the file it recorded; another one there now fails the job.
+  std::optional<FileIdentity> expected;
 };
 
 // What expanding the inputs gave: the jobs, and inputs that gave none (a
@@ -54,6 +69,13 @@ struct Job {
 struct Plan {
   std::vector<Job> jobs;
   std::vector<FileResult> rejected;
+  // With a shard: how the whole list was split (jobs and rejected hold only
+  // this shard's share).
+  struct Sharding {
+    Shard shard;
+    Balance balance;
+  };
+  std::optional<Sharding> sharding;
 };
 
 // The job for one file, named exactly: its absolute path and its output
@@ -61,11 +83,13 @@ struct Plan {
 // for an output path in place, or a backup without in place.
 Job job_for(const std::filesystem::path& file, const BatchOptions& options);
 
-// Expands the inputs. A glob pattern that names no existing file is expanded
+// Expands the inputs (or reads the manifest), then keeps only the shard's
+// share when there is one. A glob pattern that names no existing file is expanded
 // with glob(3); a directory is walked when `recursive` (for .hyper, .twbx and
 // .tdsx files, skipping hyperdefrag's own outputs and temporary files) and is
 // otherwise kept, to fail as an input. Throws hyperdefrag::Error (usage) when
-// -o is given with more than one file.
+// -o is given with more than one file, or inputs beside a manifest; Error
+// (bad input) for a manifest that cannot be read or is not one.
 Plan plan(const BatchOptions& options);
 
 // Called from the worker threads; `slot` is the job's index in the plan.
@@ -78,9 +102,17 @@ struct Observer {
   sql::StatementObserver on_statement;
 };
 
-// Runs every job; results in the plan's order.
+// Runs every job; results in the plan's order. With a results directory, a
+// job done by an earlier run is skipped, and each job's result is recorded
+// there before on_file_done.
 std::vector<FileResult> run(const std::vector<Job>& jobs, const BatchOptions& options,
                             const Observer& observer);
+
+// Records the plan's rejected inputs in the results directory, if there is one.
+void record_rejected(const std::vector<FileResult>& rejected, const BatchOptions& options);
+
+// "K/N" (1-based, as --shard takes it), or empty without a shard.
+std::string shard_text(const BatchOptions& options);
 
 // The exit code of a run: a signal's code if interrupted; the file's own
 // code when there was one file; else 0 if all succeeded, some_failed if not.

@@ -9,6 +9,7 @@
 #include <exception>
 #include <fstream>
 #include <memory>
+#include <numeric>
 #include <mutex>
 #include <optional>
 #include <regex>
@@ -16,6 +17,11 @@
 #include <thread>
 
 #include "batch/batch.h"
+#include "batch/check_job.h"
+#include "batch/manifest.h"
+#include "batch/results.h"
+#include "batch/shard.h"
+#include "check/threshold.h"
 #include "check/check.h"
 #include "engine/hyper_process.h"
 #include "engine/locate.h"
@@ -26,6 +32,7 @@
 #include "report/report.h"
 #include "sql/interrupt.h"
 #include "util/error.h"
+#include "util/files.h"
 #include "util/hyper_file.h"
 #include "util/text.h"
 
@@ -89,6 +96,10 @@ struct DefragSettings {
   std::string memory_limit;
   std::string backup;
   CLI::Option* backup_option = nullptr;
+  std::string shard;
+  std::optional<std::size_t> shards;
+  std::string manifest;
+  std::string results_dir;
   bool json = false;
   bool dry_run = false;
   bool quiet = false;
@@ -160,6 +171,21 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
   app.add_option("--hyperd", s.hyperd,
                  "the hyperd binary to use (default: $HYPERD_PATH, the project's .venv,\n"
                  "or tableauhyperapi of python3)");
+  app.add_option("--shard", s.shard,
+                 "work on shard K of N of the expanded inputs only (1/4 .. 4/4; split by\n"
+                 "bytes, the same on every machine), or auto: from Kubernetes'\n"
+                 "JOB_COMPLETION_INDEX with --shards N, or Slurm's SLURM_ARRAY_TASK_*")
+      ->type_name("K/N|auto");
+  app.add_option("--shards", s.shards, "with --shard auto on Kubernetes: the number of shards")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--manifest", s.manifest,
+                 "take the inputs from this manifest (hyperdefrag plan); a file gone or\n"
+                 "changed since fails and is not copied")
+      ->type_name("FILE");
+  app.add_option("--results-dir", s.results_dir,
+                 "write one JSON result per input here, and skip inputs an earlier run\n"
+                 "finished (see: hyperdefrag results --help)")
+      ->type_name("DIR");
   app.set_version_flag("--version", version_text);
   app.footer(fmt::format(
       "Examples:\n"
@@ -170,6 +196,7 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
       "  hyperdefrag -r -j 2 /data/extracts        every file under the directory\n"
       "  hyperdefrag --dry-run -r /data/extracts   what would be done, and the space\n"
       "  hyperdefrag --json a.hyper b.hyper > report.json\n"
+      "  hyperdefrag -r --shard 2/4 --results-dir /data/results /data/extracts\n"
       "  hyperdefrag inspect --json a.hyper\n\n{}",
       kExitCodes));
 }
@@ -187,10 +214,26 @@ int run_defrag(int argc, char** argv) {
   if (s.batch.inputs.empty() && s.backup_option->count() > 0 && !s.backup.empty()) {
     s.batch.inputs.push_back(std::exchange(s.backup, std::string()));
   }
-  if (s.batch.inputs.empty()) {
+  if (!s.manifest.empty()) s.batch.manifest = s.manifest;
+  if (s.batch.inputs.empty() && !s.batch.manifest) {
     fmt::print(stderr, "hyperdefrag: input is required (see --help)\n");
     return static_cast<int>(ExitCode::usage);
   }
+  try {
+    if (s.shard == "auto") {
+      s.batch.shard = batch::shard_from_environment(batch::process_environment(), s.shards);
+    } else if (!s.shard.empty()) {
+      s.batch.shard = batch::parse_shard(s.shard);
+    }
+  } catch (const Error& error) {
+    fmt::print(stderr, "hyperdefrag: {} (see --help)\n", error.what());
+    return static_cast<int>(error.code());
+  }
+  if (s.shards && s.shard != "auto") {
+    fmt::print(stderr, "hyperdefrag: --shards goes with --shard auto (see --help)\n");
+    return static_cast<int>(ExitCode::usage);
+  }
+  if (!s.results_dir.empty()) s.batch.results_dir = s.results_dir;
   if (s.backup_option->count() > 0) s.batch.defrag.backup = s.backup;  // empty: the default path
   if (!s.output.empty()) s.batch.output = s.output;
   if (!s.hyperd.empty()) s.batch.defrag.hyperd = s.hyperd;
@@ -225,10 +268,20 @@ int run_defrag(int argc, char** argv) {
     if (report_out) *report_out << json.dump(2) << "\n";
   };
 
+  if (plan.sharding) {
+    const auto& [shard, balance] = *plan.sharding;
+    console.line(fmt::format(
+        "Shard {}/{}: {} of {} files, {} of {}; the fullest shard holds {:.2f} times the ideal "
+        "share",
+        shard.index + 1, shard.count, balance.files.at(shard.index),
+        std::accumulate(balance.files.begin(), balance.files.end(), std::size_t{0}),
+        human_size(balance.bytes.at(shard.index)), human_size(balance.total),
+        balance.worst_ratio()));
+  }
   if (s.dry_run) {
     auto items = batch::dry_run(plan.jobs, s.batch);
     for (const auto& rejected : plan.rejected) {
-      items.push_back({{rejected.input, rejected.output, false},
+      items.push_back({{rejected.input, rejected.output, false, 0, std::nullopt},
                        0,
                        0,
                        0,
@@ -247,6 +300,15 @@ int run_defrag(int argc, char** argv) {
     for (const auto& line : report::dry_run_lines(items)) console.line(line);
     emit_json(report::dry_run_json(items, code));
     return code;
+  }
+
+  if (s.batch.results_dir) {
+    try {
+      batch::results::prepare_directory(*s.batch.results_dir);
+    } catch (const Error& error) {
+      console.error(fmt::format("hyperdefrag: {}", error.what()));
+      return static_cast<int>(error.code());
+    }
   }
 
   const std::size_t total = plan.jobs.size() + plan.rejected.size();
@@ -275,7 +337,9 @@ int run_defrag(int argc, char** argv) {
                                   removed.string()));
       }
     }
-    if (result.ok()) {
+    if (!result.skipped.empty()) {
+      console.line(fmt::format("Skipped {}: {}", result.input.string(), result.skipped));
+    } else if (result.ok()) {
       for (const auto& line : report::file_lines(result)) console.line(line);
     } else {
       console.error("hyperdefrag: " + result.error);
@@ -298,13 +362,27 @@ int run_defrag(int argc, char** argv) {
     console.error("hyperdefrag: " + rejected.error);
     results.push_back(rejected);
   }
+  try {
+    batch::record_rejected(plan.rejected, s.batch);
+  } catch (const Error& error) {
+    console.error(fmt::format("hyperdefrag: {}", error.what()));
+  }
   const int code = batch::exit_code(results);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (results.size() > 1) {
     for (const auto& line : report::summary_lines(results, seconds)) console.line(line);
   }
-  emit_json(report::run_json(results, seconds, code));
+  auto json = report::run_json(results, seconds, code);
+  if (plan.sharding) {
+    const auto& [shard, balance] = *plan.sharding;
+    json["shard"] = {{"k", shard.index + 1},
+                     {"n", shard.count},
+                     {"bytes", balance.bytes},
+                     {"files", balance.files},
+                     {"worst_ratio", balance.worst_ratio()}};
+  }
+  emit_json(json);
   return code;
 }
 
@@ -380,51 +458,6 @@ int run_inspect(int argc, char** argv) {
   return batch::exit_code(outcomes);
 }
 
-// One input of `check`: a .hyper file, or each extract of a package.
-struct CheckOutcome {
-  batch::FileResult result;  // exit code and error; the input
-  std::vector<check::FileCheck> checks;
-};
-
-CheckOutcome check_one(engine::HyperProcess& engine, const batch::Job& job,
-                       const check::CheckOptions& options) {
-  CheckOutcome outcome;
-  outcome.result.input = job.input;
-  outcome.result.package = job.package;
-  try {
-    if (job.package) {
-      package::Unpacked unpacked(job.input);
-      for (const auto& extract : unpacked.extracts()) {
-        try {
-          auto checked = check::check_file(engine, extract.path, options);
-          checked.path = job.input;
-          checked.entry = extract.entry;
-          outcome.checks.push_back(std::move(checked));
-        } catch (const Error& error) {
-          // About the package and the entry, not the private copy.
-          throw error.about(package::entry_subject(job.input, extract.entry));
-        }
-      }
-    } else {
-      outcome.checks.push_back(check::check_file(engine, job.input, options));
-    }
-    for (const auto& checked : outcome.checks) {
-      if (!checked.unreadable.empty()) {
-        outcome.result.exit_code = static_cast<int>(ExitCode::unreadable_values);
-      }
-    }
-  } catch (const Error& error) {
-    // An error about no file in particular (an interruption) is about this one.
-    outcome.result.exit_code = static_cast<int>(error.code());
-    outcome.result.error =
-        one_line(error.subject().empty() ? error.about(job.input).what() : error.what());
-  } catch (const std::exception& error) {
-    outcome.result.exit_code = static_cast<int>(ExitCode::internal);
-    outcome.result.error = one_line(Error(ExitCode::internal, job.input, error.what()).what());
-  }
-  return outcome;
-}
-
 int run_check(int argc, char** argv) {
   CLI::App app;
   app.name("hyperdefrag check");
@@ -487,7 +520,7 @@ int run_check(int argc, char** argv) {
     }
   }
 
-  std::vector<CheckOutcome> outcomes(plan.jobs.size());
+  std::vector<batch::CheckOutcome> outcomes(plan.jobs.size());
   std::unique_ptr<engine::HyperProcess> engine;
   if (!plan.jobs.empty()) {
     try {
@@ -511,7 +544,7 @@ int run_check(int argc, char** argv) {
         if (next >= plan.jobs.size() || sql::interrupted() != 0) return;
         index = next++;
       }
-      auto outcome = check_one(*engine, plan.jobs[index], options);
+      auto outcome = batch::check_job(*engine, plan.jobs[index], options);
       std::lock_guard lock(mutex);
       if (!outcome.result.error.empty()) console.error("hyperdefrag: " + outcome.result.error);
       for (const auto& checked : outcome.checks) {
@@ -581,12 +614,143 @@ int run_check(int argc, char** argv) {
   return code;
 }
 
+int run_plan(int argc, char** argv) {
+  CLI::App app;
+  app.name("hyperdefrag plan");
+  app.description(
+      "hyperdefrag plan: write a manifest of the files a sharded run will work on,\n"
+      "one JSON line per file (path, size, modification time, format version and\n"
+      "check's estimated saving), sorted by path. Every shard given the manifest\n"
+      "(hyperdefrag --manifest FILE --shard K/N) splits the same list, even if the\n"
+      "tree changes meanwhile; nothing is changed.\n");
+  batch::BatchOptions inputs;
+  std::string output;
+  std::string min_gain;
+  std::string hyperd;
+  bool quiet = false;
+  app.add_option("input", inputs.inputs,
+                 "the .hyper, .twbx or .tdsx files; glob patterns and, with -r,\n"
+                 "directories are expanded")
+      ->required();
+  app.add_flag("-r,--recursive", inputs.recursive,
+               "walk directories for .hyper, .twbx and .tdsx files");
+  app.add_option("--output", output, "the manifest to write (replaced atomically; - for stdout)")
+      ->required()
+      ->type_name("FILE");
+  app.add_option("--min-gain", min_gain,
+                 "leave out files whose estimated saving is below this: a share (10%)\n"
+                 "or an amount (64MiB)")
+      ->type_name("X");
+  app.add_option("-j,--jobs", inputs.jobs, "check this many files at once (default 1)")
+      ->check(CLI::Range(1, 64));
+  app.add_flag("-q,--quiet", quiet, "print only errors");
+  app.add_option("--hyperd", hyperd, "the hyperd binary to use");
+  app.footer(
+      fmt::format("Examples:\n"
+                  "  hyperdefrag plan -r /data/extracts --output /data/manifest.jsonl\n"
+                  "  hyperdefrag plan -r --min-gain 10% /data/extracts --output manifest.jsonl\n"
+                  "  hyperdefrag --manifest /data/manifest.jsonl --shard 2/4 --results-dir "
+                  "/data/results\n\n{}",
+                  kExitCodes));
+  if (const auto code = parse(app, argc, argv)) return *code;
+  report::Console console(quiet ? report::Verbosity::quiet : report::Verbosity::normal,
+                          output != "-");
+  std::optional<check::Threshold> threshold;
+  batch::Plan plan;
+  try {
+    if (!min_gain.empty()) threshold = check::parse_threshold(min_gain);
+    plan = batch::plan(inputs);
+  } catch (const Error& error) {
+    console.error(fmt::format("hyperdefrag: {} (see --help)", error.what()));
+    return static_cast<int>(error.code());
+  }
+  batch::ManifestBuild build;
+  if (!plan.jobs.empty()) {
+    try {
+      const auto location =
+          engine::locate_hyperd(hyperd.empty() ? std::nullopt : std::optional<fs::path>(hyperd));
+      engine::HyperProcess engine({location.path, {}, std::chrono::seconds(60)});
+      build = batch::build_manifest(plan.jobs, engine, inputs.jobs, threshold);
+    } catch (const Error& error) {
+      console.error(fmt::format("hyperdefrag: {}", error.what()));
+      return static_cast<int>(error.code());
+    }
+  }
+  for (auto& failed : plan.rejected) build.failed.push_back(std::move(failed));
+  for (const auto& failed : build.failed) console.error("hyperdefrag: " + failed.error);
+  if (sql::interrupted() != 0) return batch::exit_code(build.failed);
+  try {
+    if (output == "-") {
+      for (const auto& entry : build.entries) console.data(batch::to_json(entry).dump() + "\n");
+    } else {
+      batch::write_manifest(output, build.entries);
+    }
+  } catch (const Error& error) {
+    console.error(fmt::format("hyperdefrag: {}", error.what()));
+    return static_cast<int>(error.code());
+  }
+  std::uintmax_t bytes = 0;
+  double saving = 0;
+  for (const auto& entry : build.entries) {
+    bytes += entry.identity.size;
+    saving += entry.estimated_saving;
+  }
+  console.line(fmt::format(
+      "Planned {} files, {}, estimated saving {}{}{} -> {}", build.entries.size(),
+      human_size(bytes), human_size(static_cast<std::uintmax_t>(std::max(saving, 0.0))),
+      threshold ? fmt::format("; {} below --min-gain {} left out", build.below_threshold,
+                              check::describe(*threshold))
+                : std::string(),
+      build.failed.empty() ? std::string() : fmt::format("; {} failed", build.failed.size()),
+      output));
+  if (build.failed.empty()) return 0;
+  // One file given and it failed: its own code, as for the other commands.
+  if (build.failed.size() == 1 && build.entries.empty() && build.below_threshold == 0) {
+    return build.failed[0].exit_code;
+  }
+  return static_cast<int>(ExitCode::some_failed);
+}
+
+int run_results(int argc, char** argv) {
+  CLI::App app;
+  app.name("hyperdefrag results");
+  app.description(
+      "hyperdefrag results: merge the per-file results that runs with --results-dir\n"
+      "wrote (on any number of machines) into one summary: files done, skipped and\n"
+      "failed, with their exit codes, and the bytes saved. Exit code 0 if no file\n"
+      "failed, 10 if one did (or a file there is not a result), 3 if DIR cannot be read.\n");
+  std::string dir;
+  bool json = false;
+  app.add_option("dir", dir, "the results directory")->required()->type_name("DIR");
+  app.add_flag("--json", json, "print the summary and every result as one JSON document");
+  app.footer(
+      "Examples:\n"
+      "  hyperdefrag results /data/results\n"
+      "  hyperdefrag results --json /data/results | jq .failed_by_exit_code");
+  if (const auto code = parse(app, argc, argv)) return *code;
+  report::Console console(report::Verbosity::normal, !json);
+  try {
+    const auto merged = batch::results::merge(dir);
+    if (json) {
+      console.data(batch::results::summary_json(dir, merged).dump(2) + "\n");
+    } else {
+      for (const auto& line : batch::results::summary_lines(dir, merged)) console.line(line);
+    }
+    return batch::results::exit_code(merged);
+  } catch (const Error& error) {
+    console.error(fmt::format("hyperdefrag: {}", error.what()));
+    return static_cast<int>(error.code());
+  }
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
   sql::install_signal_handlers();
   if (argc > 1 && std::string_view(argv[1]) == "inspect") return run_inspect(argc - 1, argv + 1);
   if (argc > 1 && std::string_view(argv[1]) == "check") return run_check(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "plan") return run_plan(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "results") return run_results(argc - 1, argv + 1);
   return run_defrag(argc, argv);
 }
 

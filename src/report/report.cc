@@ -116,6 +116,7 @@ std::vector<std::string> file_lines(const FileResult& file) {
 
 std::vector<std::string> summary_lines(const std::vector<FileResult>& files, double seconds) {
   std::size_t failed = 0;
+  std::size_t skipped = 0;
   std::uintmax_t before = 0;
   std::uintmax_t after = 0;
   for (const auto& file : files) {
@@ -123,15 +124,22 @@ std::vector<std::string> summary_lines(const std::vector<FileResult>& files, dou
       ++failed;
       continue;
     }
+    if (!file.skipped.empty()) {
+      ++skipped;
+      continue;
+    }
     before += file.size_before;
     after += file.size_after;
   }
   std::vector<std::string> lines;
-  lines.push_back(fmt::format("Summary: {} files, {} succeeded, {} failed; {} in {:.2f} s",
-                              files.size(), files.size() - failed, failed,
+  lines.push_back(fmt::format("Summary: {} files, {} succeeded, {}{} failed; {} in {:.2f} s",
+                              files.size(), files.size() - failed - skipped,
+                              skipped == 0 ? "" : fmt::format("{} skipped, ", skipped), failed,
                               size_change(before, after), seconds));
   for (const auto& file : files) {
-    if (file.ok()) {
+    if (!file.skipped.empty()) {
+      lines.push_back(fmt::format("  skipped {}: {}", file.input.string(), file.skipped));
+    } else if (file.ok()) {
       lines.push_back(fmt::format("  ok      {} -> {} (saved {:.1f}%)", file.input.string(),
                                   file.output.string(),
                                   saved_percent(file.size_before, file.size_after)));
@@ -151,6 +159,8 @@ nlohmann::ordered_json file_json(const FileResult& file) {
       {"ok", file.ok()},
       {"exit_code", file.exit_code},
       {"error", file.ok() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(file.error)},
+      {"skipped",
+       file.skipped.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(file.skipped)},
       {"size_before", file.size_before},
       {"size_after", file.size_after},
       {"saved_bytes", static_cast<long long>(saved_bytes(file.size_before, file.size_after))},
@@ -173,12 +183,15 @@ nlohmann::ordered_json run_json(const std::vector<FileResult>& files, double sec
                                 int exit_code) {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   std::size_t failed = 0;
+  std::size_t skipped = 0;
   std::uintmax_t before = 0;
   std::uintmax_t after = 0;
   for (const auto& file : files) {
     list.push_back(file_json(file));
     if (!file.ok()) {
       ++failed;
+    } else if (!file.skipped.empty()) {
+      ++skipped;
     } else {
       before += file.size_before;
       after += file.size_after;
@@ -192,7 +205,8 @@ nlohmann::ordered_json run_json(const std::vector<FileResult>& files, double sec
           {"files", std::move(list)},
           {"totals",
            {{"files", files.size()},
-            {"succeeded", files.size() - failed},
+            {"succeeded", files.size() - failed - skipped},
+            {"skipped", skipped},
             {"failed", failed},
             {"size_before", before},
             {"size_after", after},
