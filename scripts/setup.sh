@@ -2,7 +2,7 @@
 # Installs everything hyperdefrag needs on a fresh Debian machine and builds it:
 #   1. Debian packages (compiler, CMake, libpq, CLI11, fmt, nlohmann-json, libzip, GoogleTest,
 #      ISA-L for the tests' CRC-32C, help2man for the man page, PyYAML for the test that
-#      reads examples/);
+#      reads examples/, strace for the test that records the fsync calls);
 #   2. the pinned Hyper engine (engine-requirements.txt) into ./.venv, or into the virtual
 #      environment named by $HYPERDEFRAG_PROJECT_VENV (one that holds it already is used as is);
 #   3. the build, in ./build: quiet when it succeeds; when it fails, the compiler's messages go
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 source scripts/debian-packages.sh
 install_debian_packages setup g++ cmake make pkg-config libpq-dev libcli11-dev libfmt-dev \
   nlohmann-json3-dev libgtest-dev libzip-dev libisal-dev zlib1g-dev python3 python3-venv help2man \
-  python3-yaml
+  python3-yaml strace
 
 venv=${HYPERDEFRAG_PROJECT_VENV:-$PWD/.venv}
 pinned=$(grep -E '^tableauhyperapi==' engine-requirements.txt)

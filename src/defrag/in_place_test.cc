@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,6 +140,18 @@ TEST_F(InputChangedDuringTheCopy, ReplacedByAnotherFile) {
   EXPECT_TRUE(testing::has_bytes(input_, before_));
 }
 
+// Grown by a byte and its modification time set back (a program that keeps
+// the time, as cp -p or rsync -t do): the size is the only sign.
+TEST_F(InputChangedDuringTheCopy, GrownWithItsTimeSetBack) {
+  const auto then = modified(input_);
+  expect_refused([&] {
+    testing::write_bytes(input_, before_ + "x");
+    set_modified(input_, then);
+  });
+  EXPECT_TRUE(testing::has_bytes(input_, before_ + "x"));
+  EXPECT_EQ(modified(input_).tv_nsec, then.tv_nsec);
+}
+
 // The same run without a change is replaced: the refusals above come from
 // the change, not from the hook.
 TEST_F(InputChangedDuringTheCopy, UnchangedIsReplaced) {
@@ -150,6 +163,33 @@ TEST_F(InputChangedDuringTheCopy, UnchangedIsReplaced) {
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(testing::table_counts(input_), std::vector<std::string>{"s.t=1000"});
   EXPECT_EQ(testing::unexpected_files(dir_.path(), {"in.hyper"}), std::vector<std::string>{});
+}
+
+// A Hyper process (Tableau) that attaches the input after the preflight holds
+// a shared flock on it, as hyperd does; the swap's exclusive flock finds it,
+// and the input is not replaced under it (exit 9).
+TEST(InPlaceInUse, AttachedDuringTheCopyIsNotReplaced) {
+  testing::ScratchDir dir;
+  const auto input = make_input(dir);
+  const auto before = testing::read_bytes(input);
+  DefragOptions options;
+  options.input = input;
+  options.in_place = true;
+  int reader = -1;
+  DefragHooks hooks;
+  hooks.on_table = [&](const TableResult&) {
+    reader = open(input.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(reader, 0) << std::strerror(errno);
+    ASSERT_EQ(flock(reader, LOCK_SH | LOCK_NB), 0) << std::strerror(errno);
+  };
+  const auto failure = run(options, hooks);
+  ASSERT_GE(reader, 0);
+  close(reader);
+  EXPECT_EQ(failure.code, code(ExitCode::busy)) << failure.message;
+  EXPECT_TRUE(contains(failure.message, input.string() + ": another program has it open"))
+      << failure.message;
+  EXPECT_TRUE(testing::has_bytes(input, before));
+  EXPECT_EQ(testing::unexpected_files(dir.path(), {"in.hyper"}), std::vector<std::string>{});
 }
 
 // ---- Step 8: the copy is compared with the input before it is kept ----

@@ -126,6 +126,15 @@ TEST_F(VerifyTest, CatchesAnExtraDuplicateRowEvenWhenCountsMatch) {
   EXPECT_EQ(compare().differences, Differences{kOneRowOfTChanged});
 }
 
+// One of the input's two equal rows lost and another row doubled: the same
+// count and the same distinct rows, only the multiset differs. EXCEPT ALL
+// sees it; EXCEPT (without ALL) would not.
+TEST_F(VerifyTest, CatchesALostDuplicateWhenTheDistinctRowsMatch) {
+  change_copy({"DELETE FROM db.public.t WHERE id = 2",
+               "INSERT INTO db.public.t VALUES (2, NULL, NULL), (1, 'a', 1.5)"});
+  EXPECT_EQ(compare().differences, Differences{kOneRowOfTChanged});
+}
+
 // An assumed primary key lost or changed in the copy is a difference of its
 // own, naming the columns on both sides.
 TEST_F(VerifyTest, CatchesALostOrChangedAssumedPrimaryKey) {
@@ -156,6 +165,77 @@ TEST_F(VerifyTest, CatchesALostOrChangedAssumedPrimaryKey) {
             Differences{"table \"public\".\"k\": assumed primary key (b, a) became ()"});
   EXPECT_EQ(remake(", ASSUMED PRIMARY KEY (a, b)"),
             Differences{"table \"public\".\"k\": assumed primary key (b, a) became (a, b)"});
+}
+
+// The catalog differences of two databases made side by side, each by its
+// own statements (on "db"): what the verifier says of a copy that differs
+// from its input in one thing.
+Differences catalog_differences(const std::vector<std::string>& input,
+                                const std::vector<std::string>& copy) {
+  testing::ScratchDir dir;
+  const auto a = dir / "input.hyper";
+  const auto b = dir / "copy.hyper";
+  for (const auto& [path, statements] : {std::pair{a, input}, std::pair{b, copy}}) {
+    testing::connect().exec(
+        fmt::format("CREATE DATABASE {}", sql::quote_identifier(path.string())));
+    testing::with_attached(path, statements);
+  }
+  auto connection = testing::connect();
+  connection.exec(fmt::format("ATTACH DATABASE {} AS a", sql::quote_identifier(a.string())));
+  connection.exec(fmt::format("ATTACH DATABASE {} AS b", sql::quote_identifier(b.string())));
+  const auto source = catalog::read_catalog(connection, "a", a.string());
+  const auto copied = catalog::read_catalog(connection, "b", b.string());
+  connection.exec("DETACH DATABASE a");
+  connection.exec("DETACH DATABASE b");
+  return compare_catalogs(source, copied, source.format_version).differences;
+}
+
+// Each item of catalog/preserved.h that a copy could lose is a difference of
+// its own: a collation, a description, an assumed unique constraint or
+// foreign key, a table too many.
+TEST(VerifyCatalog, CatchesEachCatalogDifference) {
+  const std::vector<std::string> input = {
+      "CREATE TABLE db.public.p (id INTEGER NOT NULL ASSUMED PRIMARY KEY, "
+      "name TEXT COLLATE \"en_US_CI\", ASSUMED UNIQUE (name))",
+      "COMMENT ON COLUMN db.public.p.name IS 'the name'",
+      "CREATE TABLE db.public.c (p INTEGER, ASSUMED FOREIGN KEY (p) REFERENCES db.public.p (id))"};
+  EXPECT_EQ(catalog_differences(input, input), Differences{});
+
+  auto copy = input;
+  copy[0] =
+      "CREATE TABLE db.public.p (id INTEGER NOT NULL ASSUMED PRIMARY KEY, "
+      "name TEXT COLLATE \"de\", ASSUMED UNIQUE (name))";
+  EXPECT_EQ(
+      catalog_differences(input, copy),
+      Differences{"table \"public\".\"p\" column \"name\": collation 'en_US_CI' became 'de'"});
+
+  copy = input;
+  copy[1] = "COMMENT ON COLUMN db.public.p.name IS 'another name'";
+  EXPECT_EQ(catalog_differences(input, copy),
+            Differences{"table \"public\".\"p\" column \"name\": description 'the name' "
+                        "became 'another name'"});
+  copy.erase(copy.begin() + 1);
+  EXPECT_EQ(catalog_differences(input, copy),
+            Differences{"table \"public\".\"p\" column \"name\": description 'the name' "
+                        "became none"});
+
+  copy = input;
+  copy[0] =
+      "CREATE TABLE db.public.p (id INTEGER NOT NULL ASSUMED PRIMARY KEY, "
+      "name TEXT COLLATE \"en_US_CI\")";
+  EXPECT_EQ(
+      catalog_differences(input, copy),
+      Differences{"table \"public\".\"p\": 1 assumed unique constraints became 0 different ones"});
+
+  copy = input;
+  copy[2] = "CREATE TABLE db.public.c (p INTEGER)";
+  EXPECT_EQ(catalog_differences(input, copy),
+            Differences{"table \"public\".\"c\": 1 assumed foreign keys became 0 different ones"});
+
+  copy = input;
+  copy.push_back("CREATE TABLE db.public.extra (x INTEGER)");
+  EXPECT_EQ(catalog_differences(input, copy),
+            Differences{"table \"public\".\"extra\": in the copy but not in the input"});
 }
 
 TEST_F(VerifyTest, CatchesAChangedDefault) {
