@@ -163,24 +163,9 @@ ManifestBuild build_manifest(const std::vector<Job>& jobs, engine::HyperProcess&
 }
 
 void write_manifest(const fs::path& path, const std::vector<ManifestEntry>& entries) {
-  const auto target = fs::absolute(path);
-  TempFile temp(target);
-  temp.create();
-  {
-    std::ofstream out(temp.path(), std::ios::binary | std::ios::trunc);
-    for (const auto& entry : entries) out << to_json(entry).dump() << "\n";
-    out.close();
-    if (!out) {
-      throw Error(ExitCode::bad_output, target,
-                  fmt::format("cannot write the manifest: {}", std::strerror(errno)));
-    }
-  }
-  std::error_code ignored;
-  fs::permissions(temp.path(),
-                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                      fs::perms::others_read,
-                  ignored);
-  temp.commit(Replace::yes);
+  std::string text;
+  for (const auto& entry : entries) text += to_json(entry).dump() + "\n";
+  write_file_atomically(fs::absolute(path), text, "the manifest");
 }
 
 }  // namespace hyperdefrag::batch

@@ -136,25 +136,7 @@ void record(const fs::path& dir, const fs::path& input, const FileResult& result
       {"host", host_name()},
       {"pid", getpid()},
       {"finished_at", now_utc()}};
-  const auto final_path = result_path(dir, input);
-  TempFile temp(final_path);
-  temp.create();
-  {
-    std::ofstream out(temp.path(), std::ios::binary | std::ios::trunc);
-    out << json.dump(2) << "\n";
-    out.close();
-    if (!out) {
-      throw Error(ExitCode::bad_output, final_path,
-                  fmt::format("cannot write the result: {}", std::strerror(errno)));
-    }
-  }
-  // Readable by the other users of a shared volume (TempFile makes it 0600).
-  std::error_code ignored;
-  fs::permissions(temp.path(),
-                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                      fs::perms::others_read,
-                  ignored);
-  temp.commit(Replace::yes);
+  write_file_atomically(result_path(dir, input), json.dump(2) + "\n", "the result");
 }
 
 std::optional<FileIdentity> identity_to_record(const FileResult& result, bool in_place,

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <regex>
 
 #include "util/error.h"
@@ -130,6 +131,28 @@ std::string human_size(std::uintmax_t bytes) {
     ++unit;
   }
   return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view text,
+                           std::string_view what) {
+  TempFile temp(path);
+  temp.create();
+  {
+    std::ofstream out(temp.path(), std::ios::binary | std::ios::trunc);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.close();
+    if (!out) {
+      throw Error(ExitCode::bad_output, path,
+                  fmt::format("cannot write {}: {}", what, std::strerror(errno)));
+    }
+  }
+  std::error_code ignored;
+  std::filesystem::permissions(
+      temp.path(),
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+          std::filesystem::perms::group_read | std::filesystem::perms::others_read,
+      ignored);
+  temp.commit(Replace::yes);
 }
 
 }  // namespace hyperdefrag

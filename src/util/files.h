@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace hyperdefrag {
 
@@ -54,6 +55,13 @@ class TempFile {
 // The pid in a TempFile name (".x.hyper.hyperdefrag-<pid>-<n>.tmp.hyper"),
 // or nothing if `filename` is not one.
 std::optional<pid_t> temp_file_owner(const std::string& filename);
+
+// Writes `text` to `path` in one step: a TempFile beside it, synced and
+// renamed over it, readable by everyone (0644: manifests and results are read
+// by the runs of other users and machines). Throws hyperdefrag::Error (bad
+// output) naming the file and, as `what`, the thing written ("the manifest").
+void write_file_atomically(const std::filesystem::path& path, std::string_view text,
+                           std::string_view what);
 
 // Size in bytes; throws hyperdefrag::Error naming the file.
 std::uintmax_t file_size(const std::filesystem::path& path);
