@@ -2,14 +2,17 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "util/error.h"
 #include "util/fd.h"
@@ -62,7 +65,29 @@ struct stat status_of(const fs::path& path) {
 
 }  // namespace
 
+bool wait_until_no_writer(const std::filesystem::path& path, std::chrono::milliseconds timeout) {
+  const Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return true;  // nothing to wait for; sealing reports a missing file
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    // A shared flock conflicts only with an exclusive one: a writer's.
+    if (flock(fd.get(), LOCK_SH | LOCK_NB) == 0) return true;  // closing fd releases it
+    if (errno != EWOULDBLOCK && errno != EINTR) return true;   // no flocks here (NFS)
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 void TempFile::seal() {
+  // The engine may still be unloading the database for a moment after its
+  // DETACH returned, and write it once more (seen with several files on one
+  // engine): the copy is sealed once no process has it open for writing.
+  if (!wait_until_no_writer(path_, std::chrono::seconds(60))) {
+    throw Error(ExitCode::busy, final_path_,
+                fmt::format("the engine still had its copy {} open for writing 60 s after "
+                            "detaching it; nothing was replaced",
+                            path_.string()));
+  }
   sync_path(path_);
   sealed_ = status_of(path_);
 }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -34,6 +35,8 @@ class TempFile {
   // outputs this process writes itself; the engine creates its own). Throws
   // hyperdefrag::Error (bad output) naming the file.
   void create();
+  // Waits until no process has the file open for writing (wait_until_no_writer:
+  // the engine may finish unloading it after DETACH returned), then
   // fsyncs the file and records what it is (device, inode, size, time): the
   // copy that is then verified. commit() refuses a file that is no longer
   // that one (another program replaced or changed it meanwhile), with
@@ -55,6 +58,12 @@ class TempFile {
 // The pid in a TempFile name (".x.hyper.hyperdefrag-<pid>-<n>.tmp.hyper"),
 // or nothing if `filename` is not one.
 std::optional<pid_t> temp_file_owner(const std::string& filename);
+
+// Waits up to `timeout` until no process holds an exclusive flock on `path`
+// (a hyperd that has it attached read-write: hyperd flocks every database it
+// attaches, util/lock.h). True once none does, or where the file system has
+// no flocks; false on timeout.
+bool wait_until_no_writer(const std::filesystem::path& path, std::chrono::milliseconds timeout);
 
 // Writes `text` to `path` in one step: a TempFile beside it, synced and
 // renamed over it, readable by everyone (0644: manifests and results are read

@@ -1,6 +1,8 @@
 #include "util/files.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +11,7 @@
 #include "sql/quote.h"
 #include "test_support.h"
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/stale_temps.h"
 
 namespace hyperdefrag {
@@ -24,6 +27,26 @@ TEST(TempFile, NamesAreRecognisableAndCarryThePid) {
   EXPECT_EQ(temp_file_owner("out.hyper"), std::nullopt);
   EXPECT_EQ(temp_file_owner(".out.hyper.hyperdefrag-12-0.tmp.txt"), std::nullopt);
   EXPECT_EQ(temp_file_owner(".out.hyper.hyperdefrag-x-0.tmp.hyper"), std::nullopt);
+}
+
+// hyperd may finish unloading a database a moment after its DETACH returned
+// (seen with several files on one engine): the copy is sealed only once no
+// process holds its writer's (exclusive) flock. A reader's shared flock, as
+// for a read-only attach, does not count.
+TEST(TempFile, WaitUntilNoWriterWaitsForTheWritersFlockOnly) {
+  testing::ScratchDir dir;
+  const auto path = dir / "copy.hyper";
+  testing::write_bytes(path, "rows");
+  EXPECT_TRUE(wait_until_no_writer(path, std::chrono::milliseconds(0)));
+  Fd writer(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_EQ(flock(writer.get(), LOCK_EX), 0);
+  EXPECT_FALSE(wait_until_no_writer(path, std::chrono::milliseconds(50)));
+  writer.reset();
+  EXPECT_TRUE(wait_until_no_writer(path, std::chrono::milliseconds(0)));
+  const Fd reader(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_EQ(flock(reader.get(), LOCK_SH), 0);
+  EXPECT_TRUE(wait_until_no_writer(path, std::chrono::milliseconds(0)));
+  EXPECT_TRUE(testing::has_bytes(path, "rows"));
 }
 
 TEST(TempFile, CommitWithoutReplaceKeepsAFileThatAppeared) {
