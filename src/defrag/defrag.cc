@@ -42,8 +42,9 @@
 //     FROM) with the same version copies the blocks as they are and does not
 //     shrink the file (docs/ENGINE.md has the measurements). Then, once every
 //     table exists and holds its rows, add the assumed foreign keys.
-//  7. Detach the output, so that its bytes are written, fsync it and record
-//     its identity (TempFile::seal): step 9 renames only that very file.
+//  7. Detach the output, so that its bytes are written, wait until hyperd no
+//     longer holds it open for writing (its flock), fsync it and record its
+//     identity (TempFile::seal): step 9 renames only that very file.
 //  8. Verify: reopen the copy read-only and compare it with the input
 //     (verify/verify.h): catalogs and row counts always; every row with
 //     --verify or --in-place. Detach the input and stop the engine.
