@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <utility>
 
@@ -155,40 +156,29 @@ nlohmann::ordered_json releases_json(int version) {
           {"oldest_releases", std::move(releases)}};
 }
 
-long long FileCheck::rows() const {
-  long long total = 0;
-  for (const auto& table : tables) total += table.rows;
-  return total;
+namespace {
+
+// One field of every table, and its sum (FileCheck and Counted hold the same tables).
+std::vector<long long> each(const std::vector<TableCheck>& tables, long long TableCheck::*field) {
+  std::vector<long long> values;
+  for (const auto& table : tables) values.push_back(table.*field);
+  return values;
 }
 
-long long FileCheck::row_versions() const {
-  long long total = 0;
-  for (const auto& table : tables) total += table.row_versions;
-  return total;
+long long sum(const std::vector<TableCheck>& tables, long long TableCheck::*field) {
+  const auto values = each(tables, field);
+  return std::accumulate(values.begin(), values.end(), 0LL);
 }
 
-long long Counted::rows() const {
-  long long total = 0;
-  for (const auto& table : tables) total += table.rows;
-  return total;
-}
+}  // namespace
 
-long long Counted::row_versions() const {
-  long long total = 0;
-  for (const auto& table : tables) total += table.row_versions;
-  return total;
-}
-
-std::vector<long long> Counted::rows_by_table() const {
-  std::vector<long long> rows;
-  for (const auto& table : tables) rows.push_back(table.rows);
-  return rows;
-}
-
+long long FileCheck::rows() const { return sum(tables, &TableCheck::rows); }
+long long FileCheck::row_versions() const { return sum(tables, &TableCheck::row_versions); }
+long long Counted::rows() const { return sum(tables, &TableCheck::rows); }
+long long Counted::row_versions() const { return sum(tables, &TableCheck::row_versions); }
+std::vector<long long> Counted::rows_by_table() const { return each(tables, &TableCheck::rows); }
 std::vector<long long> Counted::row_versions_by_table() const {
-  std::vector<long long> versions;
-  for (const auto& table : tables) versions.push_back(table.row_versions);
-  return versions;
+  return each(tables, &TableCheck::row_versions);
 }
 
 Counted count_tables(sql::Connection& connection, const std::string& alias, const fs::path& file) {
