@@ -197,15 +197,20 @@ Counted count_tables(sql::Connection& connection, const std::string& alias, cons
 
 Error refusal(const sql::SqlError& error, const fs::path& file) {
   if (error.connection_lost()) {
-    return Error(ExitCode::engine, file,
-                 fmt::format("lost the connection to hyperd while checking it: {}", error.what()));
+    return Error(
+        ExitCode::engine, file,
+        fmt::format("hyperd stopped or its connection broke while checking it ({})", error.what()));
   }
   if (error.disk_full()) {
     return Error(ExitCode::no_space, file,
                  fmt::format("the disk under check's scratch databases ({}) is full: {}; set "
-                             "TMPDIR to a file system with room for a copy of the file's "
-                             "smaller tables",
+                             "TMPDIR to a file system with more room",
                              temp_base().string(), error.engine_message()));
+  }
+  if (error.sqlstate() == "53S02") {
+    return Error(
+        ExitCode::copy_failed, file,
+        fmt::format("the engine ran out of memory while checking it ({})", error.engine_message()));
   }
   if (error.sqlstate() == "XXS01") {
     // "DataBlock is physically corrupted", as defrag reports it.
@@ -214,7 +219,7 @@ Error refusal(const sql::SqlError& error, const fs::path& file) {
         fmt::format("is damaged: the engine cannot read all of it ({})", error.engine_message()));
   }
   return Error(ExitCode::copy_failed, file,
-               fmt::format("the engine refused a statement of the estimate: {} (statement: {})",
+               fmt::format("the engine refused a statement while checking it: {} (statement: {})",
                            error.what(), error.statement()));
 }
 

@@ -22,7 +22,8 @@ namespace fs = std::filesystem;
 
 // A fragmented file made once in the test cache and shared by later runs (read-only).
 fs::path cached_fragmented(const std::string& name, const fixture::FragmentedSpec& spec) {
-  const fs::path dir = fs::path(HYPERDEFRAG_TEST_CACHE) / "check";
+  // (v2: the extract file grew from 800,000 to 1,400,000 rows, so that it is sampled.)
+  const fs::path dir = fs::path(HYPERDEFRAG_TEST_CACHE) / "check-v2";
   fs::create_directories(dir);
   const auto file = dir / (name + ".hyper");
   const int lock = open((dir / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -97,18 +98,19 @@ TEST_P(CheckAccuracy, EstimateIsWithinFivePercentOfTheInputOfARealDefrag) {
   }
 }
 
-// Row counts chosen so that the extract and wide layouts have a table above
-// kFullCopyRows live rows (sampled), and the mixed ones only smaller tables.
+// Row counts chosen so that the extract layout has a table above
+// kFullCopyRows live rows (1,400,000 rows, 560,000 live: sampled), and the
+// others only smaller tables (copied whole: the wide one 280,000 live).
 INSTANTIATE_TEST_SUITE_P(Layouts, CheckAccuracy,
                          ::testing::Values(Case{"extract_v2",
-                                                {800'000, 1, 2, fixture::Layout::extract}},
+                                                {1'400'000, 1, 2, fixture::Layout::extract}},
                                            Case{"wide_v0", {700'000, 1, 0, fixture::Layout::wide}},
                                            Case{"mixed_v2", {40'000, 8, 2, fixture::Layout::mixed}},
                                            Case{"many_v0", {1'000, 40, 0, fixture::Layout::mixed}}),
                          [](const auto& info) { return info.param.name; });
 
 TEST(CheckAccuracy, SampledTablesAreSampledAndSmallOnesCopiedWhole) {
-  const auto file = cached_fragmented("extract_v2", {800'000, 1, 2, fixture::Layout::extract});
+  const auto file = cached_fragmented("extract_v2", {1'400'000, 1, 2, fixture::Layout::extract});
   const auto checked = check_file(testing::shared_engine(), file, {});
   ASSERT_EQ(checked.estimate.tables.size(), 1u);
   EXPECT_TRUE(checked.estimate.tables[0].sampled);
@@ -122,7 +124,7 @@ TEST(CheckAccuracy, SampledTablesAreSampledAndSmallOnesCopiedWhole) {
 }
 
 TEST(CheckAccuracy, AFreshDefragOutputShowsASavingNearZero) {
-  const auto file = cached_fragmented("extract_v2", {800'000, 1, 2, fixture::Layout::extract});
+  const auto file = cached_fragmented("extract_v2", {1'400'000, 1, 2, fixture::Layout::extract});
   testing::ScratchDir dir;
   const auto compact = dir / "compact.hyper";
   ASSERT_EQ(testing::run_hyperdefrag({"-q", "-o", compact.string(), file.string()}).exit_code, 0);

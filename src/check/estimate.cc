@@ -9,6 +9,7 @@
 #include "defrag/copy_rows.h"
 #include "sql/attach.h"
 #include "sql/quote.h"
+#include "util/error.h"
 #include "util/files.h"
 
 namespace hyperdefrag::check {
@@ -41,6 +42,18 @@ void create_scratch(sql::Connection& connection, const fs::path& path, int versi
   scratch.detach();
 }
 
+// The size of a scratch file just detached. hyperd may write a database once
+// more after its DETACH returned (docs/SAFETY.md step 7), so the size is read
+// once no process holds the file for writing.
+std::uintmax_t detached_size(const fs::path& path) {
+  if (!wait_until_no_writer(path, std::chrono::seconds(60))) {
+    throw Error(ExitCode::busy, path,
+                "the engine still had this scratch database open for writing 60 s after "
+                "detaching it");
+  }
+  return hyperdefrag::file_size(path);
+}
+
 // Removes a detached scratch file (the engine no longer has it open).
 void remove_scratch(const fs::path& path) {
   std::error_code ignored;
@@ -66,6 +79,7 @@ std::string sample_select(const std::string& columns, const std::string& source,
 
 // Makes `path` holding only `table`, fills it with `part`'s two INSERTs (a
 // DETACH after each, so that the file's size is final) and removes it.
+// A table without columns still holds rows: INSERT INTO t SELECT FROM s.
 SamplePart measure_part(sql::Connection& connection, const std::string& alias,
                         const catalog::Table& table, long long rows, int version, Part part,
                         const fs::path& path) {
@@ -74,14 +88,15 @@ SamplePart measure_part(sql::Connection& connection, const std::string& alias,
   const auto target = sql::quote_qualified({kScratchAlias, table.schema, table.name});
   const auto source = sql::quote_qualified({alias, table.schema, table.name});
   const auto insert = [&](int number, long long& inserted, std::uintmax_t& grown) {
-    const auto before = hyperdefrag::file_size(path);
+    const auto before = detached_size(path);
     auto scratch = attach(connection, path);
     inserted = connection
-                   .exec(fmt::format("INSERT INTO {} ({}) {}", target, columns,
+                   .exec(fmt::format("INSERT INTO {}{} {}", target,
+                                     columns.empty() ? std::string() : " (" + columns + ")",
                                      sample_select(columns, source, rows, part, number)))
                    .affected_rows();
     scratch.detach();
-    const auto after = hyperdefrag::file_size(path);
+    const auto after = detached_size(path);
     grown = after > before ? after - before : 0;
   };
   SamplePart measured;
@@ -104,9 +119,13 @@ double scale_part(long long rows, const SamplePart& part) {
   if (part.more_rows <= 0) {
     return bytes * static_cast<double>(rows) / static_cast<double>(part.rows);
   }
+  if (part.more_bytes == 0) {
+    // The second INSERT fitted in the space the first one's growth step left:
+    // its rows cost something all the same, so both INSERTs are scaled together.
+    return bytes * static_cast<double>(rows) / static_cast<double>(part.rows + part.more_rows);
+  }
   const double left = static_cast<double>(std::max(0LL, rows - part.rows));
-  return bytes +
-         static_cast<double>(part.more_bytes) * left / static_cast<double>(part.more_rows);
+  return bytes + static_cast<double>(part.more_bytes) * left / static_cast<double>(part.more_rows);
 }
 
 Sized blend_sample(long long rows, const SamplePart& bernoulli, const SamplePart& ends) {
@@ -180,7 +199,7 @@ FileEstimate estimate_compacted(sql::Connection& connection, const std::string& 
     result.tables.push_back(table);
   }
   exact.detach();
-  result.exact_bytes = hyperdefrag::file_size(exact_path);
+  result.exact_bytes = detached_size(exact_path);
   remove_scratch(exact_path);
 
   // Step 2: the large tables, each in two scratch databases of its own.

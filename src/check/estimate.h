@@ -10,7 +10,7 @@
 //     REPEATABLE, seeds 1 and 2), the other the table's first and its last
 //     kRowsPerInsert rows in scan order (LIMIT, then LIMIT ... OFFSET; the
 //     last rows are where updates appended theirs). A table's first INSERT
-//     into an empty file costs about 1.4 MB more than the rows it holds
+//     into an empty file costs more than the rows it holds (1.4 MB for 24 columns)
 //     (the file grows in steps of up to two blocks), which scaled up by live
 //     rows / sampled rows made the estimate of a 1 GB file 6% of its size too
 //     large; so each part's estimate is the first INSERT's growth plus the
@@ -46,9 +46,9 @@ namespace hyperdefrag::check {
 constexpr long long kRowsPerInsert = 131'072;
 // Two parts (Bernoulli, the ends) of two INSERTs each.
 constexpr long long kSampledRows = 4 * kRowsPerInsert;
-// A table of at most this many live rows is copied whole into the scratch
-// database: exact, and the part of its ends would hold all of it anyway.
-constexpr long long kFullCopyRows = 2 * kRowsPerInsert;
+// A table of at most as many live rows as its sample would insert is copied
+// whole into the scratch database: exact, and no slower.
+constexpr long long kFullCopyRows = kSampledRows;
 // A .hyper file grows in steps of this many bytes (measured; docs/CHECK.md).
 constexpr std::uintmax_t kFileGranularity = 64 * 1024;
 
@@ -69,7 +69,8 @@ struct Sized {
 
 // A part's estimate of a table of `rows` live rows: its first INSERT's growth
 // plus the second's growth per row for the rows the first did not hold (the
-// first's growth scaled, when the second INSERT had no rows).
+// first's growth scaled, when the second INSERT had no rows; both INSERTs'
+// growth scaled together, when the second did not grow the file).
 double scale_part(long long rows, const SamplePart& part);
 
 // The estimated data size of a table of `rows` live rows from its two sample

@@ -15,6 +15,8 @@ TEST(EstimateArithmetic, APartIsItsFirstInsertPlusTheSecondsSizePerRowForTheRest
       << "the second INSERT scaled by its own rows";
   EXPECT_DOUBLE_EQ(scale_part(1'000'000, {100'000, 3'000'000, 0, 0}), 30'000'000)
       << "without a second INSERT, the first scaled";
+  EXPECT_DOUBLE_EQ(scale_part(1'000'000, {100'000, 3'000'000, 100'000, 0}), 15'000'000)
+      << "a second INSERT that did not grow the file: both scaled together";
   EXPECT_DOUBLE_EQ(scale_part(1'000'000, {0, 0, 0, 0}), 0);
 }
 
@@ -64,9 +66,9 @@ TEST(EstimateArithmetic, SamplePercentTakesTheWantedRows) {
   EXPECT_EQ(sample_percent(0, 10), "100");
 }
 
-TEST(EstimateArithmetic, ATableTheEndsWouldCoverIsCopiedWhole) {
-  EXPECT_EQ(kFullCopyRows, 2 * kRowsPerInsert) << "the ends part would take every row";
+TEST(EstimateArithmetic, ATableNoLargerThanItsSampleIsCopiedWhole) {
   EXPECT_EQ(kSampledRows, 4 * kRowsPerInsert);
+  EXPECT_EQ(kFullCopyRows, kSampledRows);
 }
 
 }  // namespace
