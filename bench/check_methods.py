@@ -3,9 +3,13 @@ each table: how far each method's estimate of the compacted data is from
 the data a full `INSERT ... SELECT` writes, summed over a file's sampled
 tables, as a share of the file's size. docs/CHECK.md keeps the table.
 
-For every table of more than 262,144 live rows, in the file's own format
-version, in scratch databases beside the output of this script:
-  - the actual size: every row copied into an empty table (defrag's statement);
+For every table of more than --min-rows live rows (default 262,144, what
+check sampled when the table of docs/CHECK.md was made), in the file's own
+format version, in scratch databases in a temporary directory under bench/:
+  - the actual size: every row copied into an empty table of the same
+    columns (`CREATE TABLE ... AS SELECT * ... LIMIT 0`, then `INSERT ...
+    SELECT *`: the statement defrag copies with, into a table without the
+    constraints and descriptions defrag also recreates, which hold no rows);
   - three ways to take a sample, each as two INSERTs of --rows rows with a
     DETACH after each: `bernoulli` (TABLESAMPLE BERNOULLI, seeds 1 and 2),
     `ends` (the first rows, then the last: LIMIT, LIMIT ... OFFSET) and
@@ -28,7 +32,6 @@ from tableauhyperapi import Connection, HyperProcess, Telemetry, escape_name, es
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 HYPERD_DIR = next((ROOT / ".venv").glob("lib/python3*/site-packages/tableauhyperapi/bin/hyper"))
-FULL_COPY_ROWS = 262_144
 
 
 def fill(connection, scratch: pathlib.Path, version: int, schema: str, name: str, source: str,
@@ -60,6 +63,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", type=pathlib.Path)
     parser.add_argument("--rows", type=int, default=131_072, help="rows of each sample INSERT")
+    parser.add_argument("--min-rows", type=int, default=262_144,
+                        help="sample only tables of more live rows than this")
     args = parser.parse_args()
     n = args.rows
     print(f"| file | input bytes | sampled tables | method | error / input | seconds |")
@@ -71,7 +76,8 @@ def main() -> None:
         scratch = pathlib.Path(scratch_dir) / "scratch.hyper"
         for file in args.files:
             path = str(file.resolve())
-            connection.execute_command(f"ATTACH DATABASE {escape_name(path)} AS input")
+            connection.execute_command(
+                f"ATTACH DATABASE {escape_name(path)} AS input WITH (access_mode = 'readonly')")
             version = int(connection.execute_scalar_query(
                 "SELECT database_version FROM pg_catalog.hyper_database WHERE datname = "
                 + escape_string_literal(path)))
@@ -85,7 +91,7 @@ def main() -> None:
             for schema, name in tables:
                 source = f"input.{escape_name(schema)}.{escape_name(name)}"
                 live = connection.execute_scalar_query(f"SELECT COUNT(*) FROM {source}")
-                if live <= FULL_COPY_ROWS:
+                if live <= args.min_rows:
                     continue
                 sampled += 1
                 (actual,), _, seconds_full = fill(connection, scratch, version, schema, name, source,
