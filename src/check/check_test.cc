@@ -112,8 +112,8 @@ TEST(CheckAccuracy, SampledTablesAreSampledAndSmallOnesCopiedWhole) {
   const auto checked = check_file(testing::shared_engine(), file, {});
   ASSERT_EQ(checked.estimate.tables.size(), 1u);
   EXPECT_TRUE(checked.estimate.tables[0].sampled);
-  EXPECT_NEAR(static_cast<double>(checked.estimate.tables[0].sampled_rows), kFullCopyRows,
-              0.05 * kFullCopyRows);
+  EXPECT_NEAR(static_cast<double>(checked.estimate.tables[0].sampled_rows), kSampledRows,
+              0.05 * kSampledRows);
   EXPECT_GT(checked.estimate.size.uncertainty, 0);
   const auto mixed = cached_fragmented("mixed_v2", {40'000, 8, 2, fixture::Layout::mixed});
   for (const auto& table : check_file(testing::shared_engine(), mixed, {}).estimate.tables) {

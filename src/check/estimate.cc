@@ -47,32 +47,48 @@ void remove_scratch(const fs::path& path) {
   fs::remove(path, ignored);
 }
 
-// Part 1: a Bernoulli sample of about `wanted` rows (the same rows for the
-// same file: REPEATABLE). Part 2: two runs of wanted/2 neighbouring rows, in
-// the order one scan numbers them, from a quarter and three quarters into the
-// table. Returns the rows copied into the scratch table.
-long long copy_sample(sql::Connection& connection, const std::string& alias,
-                      const catalog::Table& table, long long rows, long long wanted, int part) {
+enum class Part { bernoulli, ends };
+
+// The SELECT of `part`'s INSERT number `insert` (0 or 1) from a table of
+// `rows` live rows: a Bernoulli sample of about kRowsPerInsert rows (the same
+// rows for the same file and seed: REPEATABLE), or the first, then the last,
+// kRowsPerInsert rows in scan order.
+std::string sample_select(const std::string& columns, const std::string& source, long long rows,
+                          Part part, int insert) {
+  if (part == Part::bernoulli) {
+    return fmt::format("SELECT {} FROM {} TABLESAMPLE BERNOULLI ({}) REPEATABLE ({})", columns,
+                       source, sample_percent(rows, kRowsPerInsert), insert + 1);
+  }
+  const long long offset = insert == 0 ? 0 : std::max(0LL, rows - kRowsPerInsert);
+  return fmt::format("SELECT {} FROM {} LIMIT {} OFFSET {}", columns, source, kRowsPerInsert,
+                     offset);
+}
+
+// Makes `path` holding only `table`, fills it with `part`'s two INSERTs (a
+// DETACH after each, so that the file's size is final) and removes it.
+SamplePart measure_part(sql::Connection& connection, const std::string& alias,
+                        const catalog::Table& table, long long rows, int version, Part part,
+                        const fs::path& path) {
+  create_scratch(connection, path, version, {table.schema}, {&table});
   const auto columns = catalog::column_list(table);
   const auto target = sql::quote_qualified({kScratchAlias, table.schema, table.name});
   const auto source = sql::quote_qualified({alias, table.schema, table.name});
-  if (part == 0) {
-    return connection
-        .exec(fmt::format(
-            "INSERT INTO {} ({}) SELECT {} FROM {} TABLESAMPLE BERNOULLI ({}) REPEATABLE (1)",
-            target, columns, columns, source, sample_percent(rows, wanted)))
-        .affected_rows();
-  }
-  const long long run = wanted / 2;
-  const long long first = rows / 4 - run / 2;
-  const long long second = 3 * rows / 4 - run / 2;
-  return connection
-      .exec(fmt::format(
-          "INSERT INTO {0} ({1}) SELECT {1} FROM (SELECT {1}, ROW_NUMBER() OVER () AS "
-          "\"check_row\" FROM {2}) AS numbered WHERE \"check_row\" BETWEEN {3} AND {4} OR "
-          "\"check_row\" BETWEEN {5} AND {6}",
-          target, columns, source, first + 1, first + run, second + 1, second + run))
-      .affected_rows();
+  const auto insert = [&](int number, long long& inserted, std::uintmax_t& grown) {
+    const auto before = hyperdefrag::file_size(path);
+    auto scratch = attach(connection, path);
+    inserted = connection
+                   .exec(fmt::format("INSERT INTO {} ({}) {}", target, columns,
+                                     sample_select(columns, source, rows, part, number)))
+                   .affected_rows();
+    scratch.detach();
+    const auto after = hyperdefrag::file_size(path);
+    grown = after > before ? after - before : 0;
+  };
+  SamplePart measured;
+  insert(0, measured.rows, measured.bytes);
+  insert(1, measured.more_rows, measured.more_bytes);
+  remove_scratch(path);
+  return measured;
 }
 
 }  // namespace
@@ -82,21 +98,31 @@ std::string sample_percent(long long rows, long long wanted) {
   return fmt::format("{:.6f}", 100.0 * static_cast<double>(wanted) / static_cast<double>(rows));
 }
 
-Sized blend_sample(long long rows, const SamplePart& bernoulli, const SamplePart& runs) {
-  const auto scaled = [&](const SamplePart& part) {
-    return static_cast<double>(part.bytes) * static_cast<double>(rows) /
-           static_cast<double>(part.rows);
-  };
+double scale_part(long long rows, const SamplePart& part) {
+  if (part.rows <= 0) return 0;
+  const double bytes = static_cast<double>(part.bytes);
+  if (part.more_rows <= 0) {
+    return bytes * static_cast<double>(rows) / static_cast<double>(part.rows);
+  }
+  const double left = static_cast<double>(std::max(0LL, rows - part.rows));
+  return bytes +
+         static_cast<double>(part.more_bytes) * left / static_cast<double>(part.more_rows);
+}
+
+Sized blend_sample(long long rows, const SamplePart& bernoulli, const SamplePart& ends) {
+  // A file grows in steps of kFileGranularity; one step in an INSERT, scaled
+  // up to the table like its rows.
   const auto step = [&](const SamplePart& part) {
+    const long long per_insert = part.more_rows > 0 ? part.more_rows : part.rows;
     return static_cast<double>(kFileGranularity) * static_cast<double>(rows) /
-           static_cast<double>(part.rows);
+           static_cast<double>(per_insert);
   };
-  if (bernoulli.rows <= 0 && runs.rows <= 0) return {};
-  if (bernoulli.rows <= 0) return {scaled(runs), step(runs)};
-  if (runs.rows <= 0) return {scaled(bernoulli), step(bernoulli)};
-  const double a = scaled(bernoulli);
-  const double b = scaled(runs);
-  return {(a + b) / 2, std::abs(a - b) / 2 + std::max(step(bernoulli), step(runs))};
+  if (bernoulli.rows <= 0 && ends.rows <= 0) return {};
+  if (bernoulli.rows <= 0) return {scale_part(rows, ends), step(ends)};
+  if (ends.rows <= 0) return {scale_part(rows, bernoulli), step(bernoulli)};
+  const double a = scale_part(rows, bernoulli);
+  const double b = scale_part(rows, ends);
+  return {(a + b) / 2, std::abs(a - b) / 2 + std::max(step(bernoulli), step(ends))};
 }
 
 Sized combine(std::uintmax_t exact_bytes, const std::vector<Sized>& sampled) {
@@ -157,26 +183,20 @@ FileEstimate estimate_compacted(sql::Connection& connection, const std::string& 
   result.exact_bytes = hyperdefrag::file_size(exact_path);
   remove_scratch(exact_path);
 
-  // Step 2: the large tables, each in kSampleParts scratch databases of its own.
+  // Step 2: the large tables, each in two scratch databases of its own.
   std::vector<Sized> sampled;
   for (std::size_t i = 0; i < tables.size(); ++i) {
     auto& table = result.tables[i];
     if (!table.sampled) continue;
-    std::vector<SamplePart> parts;
-    for (int part = 0; part < kSampleParts; ++part) {
-      const auto path = scratch_dir / fmt::format("sample-v{}-{}-{}.hyper", version, i, part);
-      create_scratch(connection, path, version, {tables[i].schema}, {&tables[i]});
-      const auto empty = hyperdefrag::file_size(path);
-      auto scratch = attach(connection, path);
-      const long long copied =
-          copy_sample(connection, alias, tables[i], rows[i], kRowsPerPart, part);
-      scratch.detach();
-      const auto full = hyperdefrag::file_size(path);
-      remove_scratch(path);
-      parts.push_back(SamplePart{copied, full > empty ? full - empty : std::uintmax_t{0}});
-      table.sampled_rows += copied;
-    }
-    table.data = blend_sample(table.rows, parts[0], parts[1]);
+    const auto path = [&](const char* part) {
+      return scratch_dir / fmt::format("sample-v{}-{}-{}.hyper", version, i, part);
+    };
+    const auto bernoulli = measure_part(connection, alias, tables[i], rows[i], version,
+                                        Part::bernoulli, path("bernoulli"));
+    const auto ends =
+        measure_part(connection, alias, tables[i], rows[i], version, Part::ends, path("ends"));
+    for (const auto* part : {&bernoulli, &ends}) table.sampled_rows += part->rows + part->more_rows;
+    table.data = blend_sample(table.rows, bernoulli, ends);
     sampled.push_back(table.data);
   }
   result.size = combine(result.exact_bytes, sampled);

@@ -4,22 +4,26 @@
 //     table of the input (as defrag recreates them), and the rows of every
 //     table of at most kFullCopyRows live rows, copied as defrag copies
 //     them. Its size after DETACH is exact for those tables.
-//  2. A larger table is sampled, in two scratch databases holding only that
-//     table: one gets a Bernoulli sample of kRowsPerPart rows (TABLESAMPLE
-//     BERNOULLI ... REPEATABLE; the scan is parallel, so two runs can still
-//     differ by about the uncertainty), the
-//     other two runs of kRowsPerPart/2 neighbouring rows (numbered by one
-//     scan, ROW_NUMBER() OVER ()), from a quarter and three quarters into the
-//     table. Each part's growth, scaled by live rows / sampled rows, estimates
-//     the table's data. Measured (docs/CHECK.md): the Bernoulli part errs
-//     high on compact tables (it loses the neighbourhood that compression
-//     uses), the runs err low on fragmented ones (a real copy interleaves the
-//     parallel scan's pieces). So the estimate is their mean, its uncertainty
-//     half their difference plus the file-size granularity scaled alike.
-//     (Weighting them by the live share was tried: the runs alone err high on
-//     compact wide tables and low on compact narrow ones.) The first rows alone
-//     (LIMIT) miss the rows that updates appended at a table's end (-20% of the output), and
-//     LIMIT/OFFSET runs overlap under a parallel scan.
+//  2. A larger table is sampled in two scratch databases holding only that
+//     table, each filled by two INSERTs of kRowsPerInsert rows with a DETACH
+//     after each: one gets two Bernoulli samples (TABLESAMPLE BERNOULLI ...
+//     REPEATABLE, seeds 1 and 2), the other the table's first and its last
+//     kRowsPerInsert rows in scan order (LIMIT, then LIMIT ... OFFSET; the
+//     last rows are where updates appended theirs). A table's first INSERT
+//     into an empty file costs about 1.4 MB more than the rows it holds
+//     (the file grows in steps of up to two blocks), which scaled up by live
+//     rows / sampled rows made the estimate of a 1 GB file 6% of its size too
+//     large; so each part's estimate is the first INSERT's growth plus the
+//     second's growth per row times the rows left (the marginal size of a
+//     row). The Bernoulli part errs high (a sample loses the neighbourhood
+//     that compression uses), the ends err low on fragmented tables; the
+//     estimate is their mean, its uncertainty half their difference plus the
+//     file-size granularity scaled by live rows / rows of one INSERT.
+//     Measured at 100 MB to 1 GB: within 2.6% of the input's size.
+//     (Tried and dropped: one INSERT per part, scaled (+4 to +8% of the
+//     input at 1 GB); inserts of one 65,536-row block (+25 to +46%: the
+//     growth steps swamp them); ROW_NUMBER() OVER () runs, which read the
+//     whole table and cost as much as the copy.)
 // The file's estimate is the scratch database of step 1 plus every sampled
 // table, capped at the input's size (check.cc; see cap_at_input).
 // The share of live rows among row versions (pg_class.reltuples) alone misses
@@ -37,18 +41,24 @@
 
 namespace hyperdefrag::check {
 
-// Rows in each sample part: two of the engine's compressed blocks of 65,536 rows.
-constexpr long long kRowsPerPart = 131'072;
-constexpr int kSampleParts = 2;
-// A table of at most this many live rows is copied whole into the scratch database.
-constexpr long long kFullCopyRows = kRowsPerPart * kSampleParts;
+// Rows of each sample INSERT: two of the engine's compressed blocks of 65,536
+// rows (one block per INSERT is lost in the file's growth steps: measured).
+constexpr long long kRowsPerInsert = 131'072;
+// Two parts (Bernoulli, the ends) of two INSERTs each.
+constexpr long long kSampledRows = 4 * kRowsPerInsert;
+// A table of at most this many live rows is copied whole into the scratch
+// database: exact, and the part of its ends would hold all of it anyway.
+constexpr long long kFullCopyRows = 2 * kRowsPerInsert;
 // A .hyper file grows in steps of this many bytes (measured; docs/CHECK.md).
 constexpr std::uintmax_t kFileGranularity = 64 * 1024;
 
-// One scratch part of a sampled table: rows copied and the bytes they added.
+// One scratch part of a sampled table: the rows of its first INSERT and the
+// bytes the file grew by, then the same for its second INSERT.
 struct SamplePart {
   long long rows = 0;
   std::uintmax_t bytes = 0;
+  long long more_rows = 0;
+  std::uintmax_t more_bytes = 0;
 };
 
 // A number of bytes with its uncertainty (about one standard error).
@@ -57,10 +67,15 @@ struct Sized {
   double uncertainty = 0;
 };
 
+// A part's estimate of a table of `rows` live rows: its first INSERT's growth
+// plus the second's growth per row for the rows the first did not hold (the
+// first's growth scaled, when the second INSERT had no rows).
+double scale_part(long long rows, const SamplePart& part);
+
 // The estimated data size of a table of `rows` live rows from its two sample
-// parts (a part with no rows is left out), each scaled to `rows`: their mean,
-// with half their difference plus kFileGranularity scaled alike as uncertainty.
-Sized blend_sample(long long rows, const SamplePart& bernoulli, const SamplePart& runs);
+// parts (a part with no rows is left out): their mean, with half their
+// difference plus kFileGranularity scaled by rows / rows of an INSERT as uncertainty.
+Sized blend_sample(long long rows, const SamplePart& bernoulli, const SamplePart& ends);
 
 // The estimated file: the scratch database measured whole (`exact_bytes`)
 // plus every sampled table's data; uncertainties add up, plus one

@@ -6,23 +6,33 @@
 namespace hyperdefrag::check {
 namespace {
 
+TEST(EstimateArithmetic, APartIsItsFirstInsertPlusTheSecondsSizePerRowForTheRest) {
+  // 1,000,000 rows; the first INSERT of 100,000 rows grew the file by 3 MB
+  // (1 MB of it the table's first allocation), the second by 2 MB: 20 bytes a
+  // row for the 900,000 rows left.
+  EXPECT_DOUBLE_EQ(scale_part(1'000'000, {100'000, 3'000'000, 100'000, 2'000'000}), 21'000'000);
+  EXPECT_DOUBLE_EQ(scale_part(1'000'000, {100'000, 3'000'000, 50'000, 1'500'000}), 30'000'000)
+      << "the second INSERT scaled by its own rows";
+  EXPECT_DOUBLE_EQ(scale_part(1'000'000, {100'000, 3'000'000, 0, 0}), 30'000'000)
+      << "without a second INSERT, the first scaled";
+  EXPECT_DOUBLE_EQ(scale_part(1'000'000, {0, 0, 0, 0}), 0);
+}
+
 TEST(EstimateArithmetic, TakesTheMeanOfThePartsScaled) {
-  // 1,000,000 rows; parts of 100,000 rows adding 2.2 MB (Bernoulli) and 2.0 MB (runs).
-  const auto sized = blend_sample(1'000'000, {100'000, 2'200'000}, {100'000, 2'000'000});
+  // Bernoulli: 1 MB + 2.2 MB a tenth; the ends: 1 MB + 1.8 MB a tenth.
+  const auto sized = blend_sample(1'000'000, {100'000, 3'200'000, 100'000, 2'200'000},
+                                  {100'000, 2'800'000, 100'000, 1'800'000});
+  // 23 MB and 19 MB: their mean, and half the spread plus the granularity scaled by 10.
   EXPECT_DOUBLE_EQ(sized.bytes, 21'000'000);
-  // Half the spread (1 MB) plus the granularity scaled by 10.
-  EXPECT_DOUBLE_EQ(sized.uncertainty, 1'000'000 + 10.0 * kFileGranularity);
-  EXPECT_DOUBLE_EQ(blend_sample(1'000'000, {50'000, 1'000'000}, {100'000, 2'000'000}).bytes,
-                   20'000'000)
-      << "each part scaled by its own rows";
+  EXPECT_DOUBLE_EQ(sized.uncertainty, 2'000'000 + 10.0 * kFileGranularity);
 }
 
 TEST(EstimateArithmetic, APartWithoutRowsIsLeftOut) {
-  const auto only_runs = blend_sample(400, {0, 0}, {200, 1000});
-  EXPECT_DOUBLE_EQ(only_runs.bytes, 2000);
-  EXPECT_DOUBLE_EQ(only_runs.uncertainty, 2.0 * kFileGranularity);
-  EXPECT_DOUBLE_EQ(blend_sample(400, {200, 1000}, {0, 0}).bytes, 2000);
-  EXPECT_DOUBLE_EQ(blend_sample(10, {0, 0}, {0, 0}).bytes, 0);
+  const auto only_ends = blend_sample(400, {0, 0, 0, 0}, {100, 500, 100, 400});
+  EXPECT_DOUBLE_EQ(only_ends.bytes, 500 + 3 * 400);
+  EXPECT_DOUBLE_EQ(only_ends.uncertainty, 4.0 * kFileGranularity);
+  EXPECT_DOUBLE_EQ(blend_sample(400, {100, 500, 100, 400}, {0, 0, 0, 0}).bytes, 1700);
+  EXPECT_DOUBLE_EQ(blend_sample(10, {0, 0, 0, 0}, {0, 0, 0, 0}).bytes, 0);
 }
 
 TEST(EstimateArithmetic, CombineAddsSizesAndUncertainties) {
@@ -54,8 +64,9 @@ TEST(EstimateArithmetic, SamplePercentTakesTheWantedRows) {
   EXPECT_EQ(sample_percent(0, 10), "100");
 }
 
-TEST(EstimateArithmetic, FullCopyCoversWhatTheSampleWouldTake) {
-  EXPECT_EQ(kFullCopyRows, kRowsPerPart * kSampleParts);
+TEST(EstimateArithmetic, ATableTheEndsWouldCoverIsCopiedWhole) {
+  EXPECT_EQ(kFullCopyRows, 2 * kRowsPerInsert) << "the ends part would take every row";
+  EXPECT_EQ(kSampledRows, 4 * kRowsPerInsert);
 }
 
 }  // namespace

@@ -88,6 +88,11 @@ std::optional<int> parse(CLI::App& app, int argc, char** argv) {
   return std::nullopt;
 }
 
+// Where hyperd is looked for, in engine::locate_hyperd's order.
+constexpr const char* kHyperdHelp =
+    "the hyperd binary to use (default: $HYPERD_PATH, then the tableauhyperapi\n"
+    "installed beside hyperdefrag (pip), the project's .venv, or python3's)";
+
 struct DefragSettings {
   batch::BatchOptions batch;
   std::string output;
@@ -189,9 +194,7 @@ void describe_defrag(CLI::App& app, DefragSettings& s) {
                        : std::string("a number followed by k, m, g, t (KiB..TiB) or %");
           },
           "SIZE"));
-  app.add_option("--hyperd", s.hyperd,
-                 "the hyperd binary to use (default: $HYPERD_PATH, the project's .venv,\n"
-                 "or tableauhyperapi of python3)");
+  app.add_option("--hyperd", s.hyperd, kHyperdHelp);
   app.add_option("--shard", s.shard,
                  "work on shard K of N of the expanded inputs only (1/4 .. 4/4; split by\n"
                  "bytes, the same on every machine), or auto: from Kubernetes'\n"
@@ -439,7 +442,7 @@ int run_inspect(int argc, char** argv) {
   std::string hyperd;
   app.add_option("file", files, "the .hyper, .twbx or .tdsx files to inspect")->required();
   app.add_flag("--json", json, "print one JSON document per file (or extract), one per line");
-  app.add_option("--hyperd", hyperd, "the hyperd binary to use");
+  app.add_option("--hyperd", hyperd, kHyperdHelp);
   app.footer(
       "Examples:\n"
       "  hyperdefrag inspect Oldfile.hyper\n"
@@ -529,7 +532,7 @@ int run_check(int argc, char** argv) {
   app.add_option("--report", report_file, "also write the JSON report to this file");
   app.add_flag("-v,--verbose", verbose, "also print a line per table");
   app.add_flag("-q,--quiet", quiet, "print only errors");
-  app.add_option("--hyperd", hyperd, "the hyperd binary to use");
+  app.add_option("--hyperd", hyperd, kHyperdHelp);
   app.footer(
       fmt::format("Examples:\n"
                   "  hyperdefrag check Oldfile.hyper\n"
@@ -684,7 +687,7 @@ int run_plan(int argc, char** argv) {
   app.add_option("-j,--jobs", inputs.jobs, "check this many files at once (default 1)")
       ->check(CLI::Range(1, 64));
   app.add_flag("-q,--quiet", quiet, "print only errors");
-  app.add_option("--hyperd", hyperd, "the hyperd binary to use");
+  app.add_option("--hyperd", hyperd, kHyperdHelp);
   app.footer(
       fmt::format("Examples:\n"
                   "  hyperdefrag plan -r /data/extracts --output /data/manifest.jsonl\n"
