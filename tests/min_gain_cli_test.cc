@@ -309,6 +309,35 @@ TEST_F(MinGainCli, DryRunShowsTheEstimateAndWhatWouldBeSkipped) {
   EXPECT_EQ(json["files"][1]["estimate"]["files"][0]["below_min_gain"], true);
 }
 
+// check's scratch databases go under TMPDIR; when that file system fills up,
+// check and --min-gain (which estimates the same way) both say so, exit 8,
+// and leave nothing there. The file is compact, so the live share cannot
+// answer and the estimate must copy its tables into a scratch database.
+TEST_F(MinGainCli, AFullDiskUnderTheEstimateIsExitEightForCheckAndDefrag) {
+  testing::SmallFileSystem small(dir_ / "small", "512k");
+  if (!small.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << small.error();
+  setenv("TMPDIR", (dir_ / "small").c_str(), 1);
+  const auto input = compact("in.hyper");
+  const auto before = testing::read_bytes(input);
+  const auto output = dir_ / "out.hyper";
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"check", input.string()},
+           {"--min-gain", "99%", "-o", output.string(), input.string()}}) {
+    const auto result = testing::run_hyperdefrag(args);
+    EXPECT_EQ(result.exit_code, 8) << args[0] << ": " << result.err;
+    EXPECT_TRUE(contains(result.err, "the disk under check's scratch databases (" +
+                                         (dir_ / "small").string() + ") is full"))
+        << result.err;
+    EXPECT_TRUE(contains(result.err, input.string())) << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+    EXPECT_EQ(testing::unexpected_files(dir_ / "small", {}), std::vector<std::string>{})
+        << args[0];
+  }
+  EXPECT_FALSE(fs::exists(output));
+  EXPECT_TRUE(testing::has_bytes(input, before));
+  setenv("TMPDIR", (dir_ / "tmp").c_str(), 1);
+}
+
 TEST_F(MinGainCli, BadThresholdTextIsExitTwoAndNothingIsWritten) {
   const auto file = fragmented("frag.hyper");
   for (const std::string text : {"ten", "150%", "-5%", "10 parsecs", ""}) {

@@ -5,14 +5,14 @@
 #include <algorithm>
 
 #include "package/package.h"
-#include "sql/connection.h"
 #include "util/error.h"
 
 namespace hyperdefrag::batch {
 namespace fs = std::filesystem;
 namespace {
 
-// check's estimate of one .hyper file; a statement the engine refused is the file's error.
+// check's estimate of one .hyper file, its errors about `subject` (a
+// package's entry rather than its private copy).
 check::GainEstimate estimate(const fs::path& file, const fs::path& subject,
                              const DefragOptions& options, const check::Threshold& threshold,
                              const EngineSource& engine) {
@@ -20,10 +20,6 @@ check::GainEstimate estimate(const fs::path& file, const fs::path& subject,
     return check::estimate_gain(engine(), file, options, threshold);
   } catch (const Error& error) {
     throw error.about(subject);
-  } catch (const sql::SqlError& error) {
-    const bool lost = error.sqlstate().rfind("08", 0) == 0;
-    throw Error(lost ? ExitCode::engine : ExitCode::internal, subject,
-                fmt::format("estimating the saving failed: {}", error.engine_message()));
   }
 }
 

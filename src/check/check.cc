@@ -44,7 +44,7 @@ std::optional<std::string> decode_failure(sql::Connection& connection, const std
   try {
     connection.exec(fmt::format("SELECT {} FROM {}{}", select, source, where));
   } catch (const sql::SqlError& error) {
-    if (error.sqlstate().rfind("08", 0) == 0) throw;  // the connection broke
+    if (error.connection_lost()) throw;
     return error.engine_message();
   }
   return std::nullopt;
@@ -195,6 +195,29 @@ Counted count_tables(sql::Connection& connection, const std::string& alias, cons
   return counted;
 }
 
+Error refusal(const sql::SqlError& error, const fs::path& file) {
+  if (error.connection_lost()) {
+    return Error(ExitCode::engine, file,
+                 fmt::format("lost the connection to hyperd while checking it: {}", error.what()));
+  }
+  if (error.disk_full()) {
+    return Error(ExitCode::no_space, file,
+                 fmt::format("the disk under check's scratch databases ({}) is full: {}; set "
+                             "TMPDIR to a file system with room for a copy of the file's "
+                             "smaller tables",
+                             temp_base().string(), error.engine_message()));
+  }
+  if (error.sqlstate() == "XXS01") {
+    // "DataBlock is physically corrupted", as defrag reports it.
+    return Error(
+        ExitCode::bad_input, file,
+        fmt::format("is damaged: the engine cannot read all of it ({})", error.engine_message()));
+  }
+  return Error(ExitCode::copy_failed, file,
+               fmt::format("the engine refused a statement of the estimate: {} (statement: {})",
+                           error.what(), error.statement()));
+}
+
 FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
                      const CheckOptions& options) {
   const auto started = std::chrono::steady_clock::now();
@@ -202,29 +225,33 @@ FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
   check.path = fs::absolute(path).lexically_normal();
   check_hyper_file(check.path);
   check.size = hyperdefrag::file_size(check.path);
-  sql::Connection connection(engine.endpoint());
-  sql::Attached attached = sql::attach_input(connection, check.path, kAlias);
-  auto counted = count_tables(connection, kAlias, check.path);
-  const auto rows = counted.rows_by_table();
-  const auto row_versions = counted.row_versions_by_table();
-  check.catalog = std::move(counted.catalog);
-  check.tables = std::move(counted.tables);
-  PrivateDir scratch(temp_base(), "hyperdefrag-check-");
-  check.estimate = estimate_compacted(connection, kAlias, check.catalog, rows, row_versions,
-                                      check.catalog.format_version, scratch.path());
-  check.estimate.size = cap_at_input(check.estimate.size, check.size);
-  if (check.catalog.format_version == 0) {
-    check.as_version_2 = estimate_compacted(connection, kAlias, check.catalog, rows, row_versions,
-                                            2, scratch.path());
+  try {
+    sql::Connection connection(engine.endpoint());
+    sql::Attached attached = sql::attach_input(connection, check.path, kAlias);
+    auto counted = count_tables(connection, kAlias, check.path);
+    const auto rows = counted.rows_by_table();
+    const auto row_versions = counted.row_versions_by_table();
+    check.catalog = std::move(counted.catalog);
+    check.tables = std::move(counted.tables);
+    PrivateDir scratch(temp_base(), "hyperdefrag-check-");
+    check.estimate = estimate_compacted(connection, kAlias, check.catalog, rows, row_versions,
+                                        check.catalog.format_version, scratch.path());
+    check.estimate.size = cap_at_input(check.estimate.size, check.size);
+    if (check.catalog.format_version == 0) {
+      check.as_version_2 = estimate_compacted(connection, kAlias, check.catalog, rows, row_versions,
+                                              2, scratch.path());
+    }
+    if (check.as_version_2) {
+      check.as_version_2->size = cap_at_input(check.as_version_2->size, check.size);
+    }
+    if (options.deep) {
+      check.deep = true;
+      check.unreadable = find_unreadable(connection, check.tables, scratch.path());
+    }
+    attached.detach();
+  } catch (const sql::SqlError& error) {
+    throw refusal(error, check.path);
   }
-  if (check.as_version_2) {
-    check.as_version_2->size = cap_at_input(check.as_version_2->size, check.size);
-  }
-  if (options.deep) {
-    check.deep = true;
-    check.unreadable = find_unreadable(connection, check.tables, scratch.path());
-  }
-  attached.detach();
   check.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return check;
 }

@@ -16,6 +16,8 @@
 #include "catalog/catalog.h"
 #include "check/estimate.h"
 #include "engine/hyper_process.h"
+#include "sql/connection.h"
+#include "util/error.h"
 
 namespace hyperdefrag::check {
 
@@ -79,9 +81,15 @@ struct CheckOptions {
   bool deep = false;
 };
 
-// Checks a .hyper file through `engine`. Throws hyperdefrag::Error (bad
-// input, exit code 3) naming the file when it is not a readable Hyper file,
-// and sql::SqlError when the engine refuses a statement of the estimate.
+// The error about `file` when the engine refused one of check's statements
+// (on the file, or filling a scratch database): the engine lost (exit code
+// 5), the disk under the scratch databases full (8), the file damaged (3), or
+// any other refusal (6), with the engine's message.
+Error refusal(const sql::SqlError& error, const std::filesystem::path& file);
+
+// Checks a .hyper file through `engine`. Throws hyperdefrag::Error naming the
+// file: bad input (exit code 3) when it is not a readable Hyper file, and
+// refusal()'s when the engine refuses a statement.
 FileCheck check_file(engine::HyperProcess& engine, const std::filesystem::path& path,
                      const CheckOptions& options);
 

@@ -61,37 +61,41 @@ GainEstimate estimate_gain(engine::HyperProcess& engine, const fs::path& path,
   const auto file = fs::absolute(path).lexically_normal();
   check_hyper_file(file);
   estimate.size = hyperdefrag::file_size(file);
-  sql::Connection connection(engine.endpoint());
-  sql::Attached attached = sql::attach_input(connection, file, kAlias);
-  const auto counted = count_tables(connection, kAlias, file);
-  const int version = options.target_version.value_or(counted.catalog.format_version);
-  estimate.version = version;
-  // Refused as the defrag would refuse it, before anything is estimated.
-  check_version(file, counted.catalog, version, options);
+  try {
+    sql::Connection connection(engine.endpoint());
+    sql::Attached attached = sql::attach_input(connection, file, kAlias);
+    const auto counted = count_tables(connection, kAlias, file);
+    const int version = options.target_version.value_or(counted.catalog.format_version);
+    estimate.version = version;
+    // Refused as the defrag would refuse it, before anything is estimated.
+    check_version(file, counted.catalog, version, options);
 
-  // Step 2, in the file's own version only: a newer version may compress
-  // differently, which the live share knows nothing of.
-  if (version == counted.catalog.format_version) {
-    estimate.method = GainMethod::live_share;
-    estimate.compacted = {live_share_size(estimate.size, counted.rows(), counted.row_versions()),
-                          0};
-    if (reaches(threshold, estimate)) {
-      attached.detach();
-      estimate.seconds = seconds();
-      return estimate;
+    // Step 2, in the file's own version only: a newer version may compress
+    // differently, which the live share knows nothing of.
+    if (version == counted.catalog.format_version) {
+      estimate.method = GainMethod::live_share;
+      estimate.compacted = {live_share_size(estimate.size, counted.rows(), counted.row_versions()),
+                            0};
+      if (reaches(threshold, estimate)) {
+        attached.detach();
+        estimate.seconds = seconds();
+        return estimate;
+      }
     }
-  }
 
-  // Step 3: check's estimate.
-  PrivateDir scratch(temp_base(), "hyperdefrag-check-");
-  const auto sampled =
-      estimate_compacted(connection, kAlias, counted.catalog, counted.rows_by_table(),
-                         counted.row_versions_by_table(), version, scratch.path());
-  attached.detach();
-  estimate.method = GainMethod::sample;
-  estimate.compacted = cap_at_input(sampled.size, estimate.size);
-  estimate.seconds = seconds();
-  return estimate;
+    // Step 3: check's estimate.
+    PrivateDir scratch(temp_base(), "hyperdefrag-check-");
+    const auto sampled =
+        estimate_compacted(connection, kAlias, counted.catalog, counted.rows_by_table(),
+                           counted.row_versions_by_table(), version, scratch.path());
+    attached.detach();
+    estimate.method = GainMethod::sample;
+    estimate.compacted = cap_at_input(sampled.size, estimate.size);
+    estimate.seconds = seconds();
+    return estimate;
+  } catch (const sql::SqlError& error) {
+    throw refusal(error, file);
+  }
 }
 
 }  // namespace hyperdefrag::check

@@ -57,8 +57,8 @@ std::optional<GainEstimate> gain_from_mark(const std::filesystem::path& path,
 // options.target_version (default: its own): attached read-only through
 // `engine`; scratch databases in a private temporary directory. Throws
 // hyperdefrag::Error naming the file (bad input; incompatible version, exit
-// 11, when the version cannot hold a column: defrag's own check_version) and
-// sql::SqlError when the engine refuses a statement of the estimate.
+// 11, when the version cannot hold a column: defrag's own check_version; and
+// check::refusal's when the engine refuses a statement of the estimate).
 GainEstimate estimate_gain(engine::HyperProcess& engine, const std::filesystem::path& path,
                            const DefragOptions& options, const Threshold& threshold);
 

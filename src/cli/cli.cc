@@ -51,7 +51,7 @@ constexpr const char* kExitCodes =
     "  4    bad output path: exists (without --force), is the input, directory\n"
     "       missing or not writable\n"
     "  5    engine: hyperd not found, did not start, or died\n"
-    "  6    the engine refused a statement during the copy\n"
+    "  6    the engine refused a statement during the copy or check's estimate\n"
     "  7    the copy did not match the input; it was not kept\n"
     "  8    not enough free disk space, before the start or while writing\n"
     "  9    busy: another program has the file open, or another hyperdefrag run\n"

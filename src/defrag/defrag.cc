@@ -105,21 +105,6 @@ double seconds_since(Clock::time_point start) {
 
 }  // namespace
 
-namespace {
-
-// The file system is full: SQL's disk_full (53100), or hyperd's message
-// "growing the database file failed", which it sends with SQLSTATE 53200
-// while inserting and 58P01 while creating the database (measured on a full
-// tmpfs, docs/ENGINE.md).
-bool is_disk_full(const sql::SqlError& error) {
-  const auto& message = error.engine_message();
-  return error.sqlstate() == "53100" ||
-         message.find("growing the database file failed") != std::string::npos ||
-         message.find("No space left on device") != std::string::npos;
-}
-
-}  // namespace
-
 void check_version(const fs::path& input, const catalog::Catalog& source, int version,
                    const DefragOptions& options) {
   for (const auto& table : source.tables) {
@@ -131,11 +116,10 @@ void check_version(const fs::path& input, const catalog::Catalog& source, int ve
             fmt::format("cannot write a file {} opens (format version {}): column {} of table {} "
                         "is {}: {}, which {} open",
                         options.for_release, version, sql::quote_identifier(column.name),
-                        sql::quote_qualified({table.schema, table.name}), column.type,
-                        need.reason,
-                        options.opened_by ? options.opened_by(need.version)
-                                          : fmt::format("releases that read version {}",
-                                                        need.version)));
+                        sql::quote_qualified({table.schema, table.name}), column.type, need.reason,
+                        options.opened_by
+                            ? options.opened_by(need.version)
+                            : fmt::format("releases that read version {}", need.version)));
       }
       if (need.version > version) {
         throw Error(ExitCode::incompatible_version, input,
@@ -156,10 +140,10 @@ namespace {
                                        const DefragReport& report) {
   // A lost connection is an engine fault even before the kernel reports
   // hyperd's exit, which for a large engine under load can take seconds.
-  const bool connection_lost = error.sqlstate().rfind("08", 0) == 0;
+  const bool connection_lost = error.connection_lost();
   const bool engine_died =
       !engine.running() || (connection_lost && engine.exits_within(std::chrono::seconds(5)));
-  if (!engine_died && !connection_lost && is_disk_full(error)) {
+  if (!engine_died && !connection_lost && error.disk_full()) {
     throw Error(ExitCode::no_space, report.output,
                 fmt::format("the disk is full: the engine could not grow the copy ({}); the "
                             "partial copy was removed and {} is untouched",
@@ -257,7 +241,7 @@ DefragReport defragment(const DefragOptions& options, const DefragHooks& hooks) 
                                   report.version_after));
     } catch (const sql::SqlError& error) {
       // A lost engine or a full disk is reported as such (explain_copy_failure).
-      if (error.sqlstate().rfind("08", 0) == 0 || is_disk_full(error)) throw;
+      if (error.connection_lost() || error.disk_full()) throw;
       throw Error(ExitCode::incompatible_version, report.output,
                   fmt::format("cannot write format version {}: {}", report.version_after,
                               error.engine_message()));

@@ -120,13 +120,11 @@ nlohmann::ordered_json constraints_json(const catalog::Table& table) {
 
 namespace {
 
-bool lost_engine(const sql::SqlError& error) { return error.sqlstate().rfind("08", 0) == 0; }
-
 // The engine refused to attach the file: too new, locked, or not a database.
 // The engine refused a query on the attached file: the engine's fault when
 // the connection or its resources failed, else the file's (damaged content).
 [[noreturn]] void explain_read_failure(const fs::path& path, const sql::SqlError& error) {
-  if (lost_engine(error)) {
+  if (error.connection_lost()) {
     throw Error(ExitCode::engine, path,
                 fmt::format("lost hyperd while reading it: {}", error.what()));
   }

@@ -37,7 +37,7 @@ Attached attach_input(Connection& connection, const std::filesystem::path& path,
   try {
     return Attached(connection, path, std::move(alias), AttachMode::read_only);
   } catch (const SqlError& error) {
-    if (error.sqlstate().rfind("08", 0) == 0) throw;
+    if (error.connection_lost()) throw;
     std::string cause = error.engine_message();
     const std::string prefix = "could not load database: ";
     if (cause.rfind(prefix, 0) == 0) cause = cause.substr(prefix.size());

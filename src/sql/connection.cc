@@ -50,6 +50,12 @@ SqlError::SqlError(std::string sqlstate, std::string message, std::string statem
       engine_message_(std::move(message)),
       statement_(std::move(statement)) {}
 
+bool SqlError::disk_full() const {
+  return sqlstate_ == "53100" ||
+         engine_message_.find("growing the database file failed") != std::string::npos ||
+         engine_message_.find("No space left on device") != std::string::npos;
+}
+
 std::string_view Result::value(int row, int column) const {
   return {PQgetvalue(result_.get(), row, column),
           static_cast<std::size_t>(PQgetlength(result_.get(), row, column))};

@@ -22,6 +22,14 @@ class SqlError : public std::runtime_error {
   // The engine's own primary message, without SQLSTATE or statement.
   const std::string& engine_message() const { return engine_message_; }
   const std::string& statement() const { return statement_; }
+  // The connection to hyperd broke (SQLSTATE class 08): the engine's fault,
+  // whatever the statement was.
+  bool connection_lost() const { return sqlstate_.rfind("08", 0) == 0; }
+  // The file system under a database is full: SQL's disk_full (53100), or
+  // hyperd's "growing the database file failed", which it sends with
+  // SQLSTATE 53200 while inserting and 58P01 while creating the database
+  // (measured on a full tmpfs, docs/ENGINE.md).
+  bool disk_full() const;
 
  private:
   std::string sqlstate_;

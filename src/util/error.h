@@ -17,7 +17,7 @@ enum class ExitCode : int {
   bad_input = 3,              // the input is missing, unreadable or not a .hyper file
   bad_output = 4,             // the output exists, is the input, or cannot be written
   engine = 5,                 // hyperd could not be found, started, or it died
-  copy_failed = 6,            // the engine refused a statement during the copy
+  copy_failed = 6,            // the engine refused a statement during the copy or an estimate
   verify_failed = 7,          // the copy is not equal to the input
   no_space = 8,               // not enough free disk space for the copy
   busy = 9,                   // another program (or hyperdefrag run) has the file open
