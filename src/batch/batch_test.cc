@@ -1,5 +1,6 @@
 #include "batch/batch.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "test_support.h"
@@ -55,6 +56,24 @@ TEST(BatchPlan, GlobsDuplicatesAndTheOutputOption) {
   }
   options.inputs = {(dir / "a.hyper").string()};
   EXPECT_EQ(batch::plan(options).jobs.at(0).output, dir / "out.hyper");
+}
+
+// Two manifests joined into one (cat a.jsonl b.jsonl) list a file twice: it
+// is one job, done once, as a file named twice on the command line is.
+TEST(BatchPlan, AManifestListingAFileTwiceHasItOnce) {
+  testing::ScratchDir dir;
+  std::string manifest;
+  for (const char* name : {"a.hyper", "b.hyper", "a.hyper"}) {
+    testing::write_bytes(dir / name, "x");
+    manifest +=
+        fmt::format("{{\"path\": \"{}\", \"size\": 1, \"mtime_ns\": 0}}\n", (dir / name).string());
+  }
+  testing::write_bytes(dir / "m.jsonl", manifest);
+  BatchOptions options;
+  options.manifest = dir / "m.jsonl";
+  const auto plan = batch::plan(options);
+  EXPECT_EQ(inputs(plan, dir.path()), (std::vector<std::string>{"a.hyper", "b.hyper"}));
+  EXPECT_TRUE(plan.rejected.empty());
 }
 
 TEST(BatchPlan, ExitCodes) {

@@ -2,7 +2,9 @@
 // a file, the merge, and a directory that cannot take results.
 #include "batch/results.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <utime.h>
 
 #include "test_support.h"
@@ -51,6 +53,32 @@ TEST(Results, ADoneFileIsSkippedUntilItChanges) {
   // Another file under the same name: done again.
   testing::write_bytes(input, "other bytes, longer");
   EXPECT_FALSE(finished_earlier(results, input));
+}
+
+// A file replaced since it was done by one of the same size (a .hyper file
+// grows in whole blocks, so a refreshed extract often keeps its size),
+// rewritten in place (the same inode): its time alone shows it. Set to one
+// nanosecond after the recorded time, so that a clock's coarse steps cannot
+// give it the same time.
+TEST(Results, AFileRewrittenAtTheSameSizeIsDoneAgain) {
+  testing::ScratchDir dir;
+  const auto input = dir / "a.hyper";
+  testing::write_bytes(input, "some bytes");
+  const auto recorded = identity_of(input);
+  ASSERT_TRUE(recorded);
+  record(dir.path(), input, done(input, 10, 4), recorded, "");
+  ASSERT_TRUE(finished_earlier(dir.path(), input));
+
+  testing::write_bytes(input, "new  bytes");
+  const auto nanoseconds = recorded->mtime_ns + 1;
+  const timespec times[2] = {{nanoseconds / 1'000'000'000, nanoseconds % 1'000'000'000},
+                             {nanoseconds / 1'000'000'000, nanoseconds % 1'000'000'000}};
+  ASSERT_EQ(utimensat(AT_FDCWD, input.c_str(), times, 0), 0);
+  const auto now = identity_of(input);
+  ASSERT_EQ(now->size, recorded->size);
+  ASSERT_EQ(now->inode, recorded->inode);
+  EXPECT_FALSE(now->same_as(*recorded));
+  EXPECT_FALSE(finished_earlier(dir.path(), input)) << "a resumed run does it again";
 }
 
 TEST(Results, AFailedFileIsDoneAgain) {
