@@ -293,6 +293,12 @@ std::string column_list(const Table& table) {
   return columns;
 }
 
+std::string insert_into(const std::string& alias, const Table& table) {
+  const std::string columns = column_list(table);
+  return fmt::format("INSERT INTO {}{}", quote_qualified({alias, table.schema, table.name}),
+                     columns.empty() ? std::string() : " (" + columns + ")");
+}
+
 std::string strip_database_qualifiers(const std::string& expression) {
   std::string out;
   std::size_t i = 0;

@@ -89,6 +89,11 @@ long long row_versions(sql::Connection& connection, const std::string& alias);
 // SELECT and EXCEPT ALL.
 std::string column_list(const Table& table);
 
+// "INSERT INTO "alias"."schema"."table" (columns)": the start of a copy of
+// `table`'s rows into the database attached as `alias`. A table without
+// columns still holds rows, and gets no column list (INSERT INTO t SELECT FROM s).
+std::string insert_into(const std::string& alias, const Table& table);
+
 // The engine stores a DEFAULT's function calls qualified with the alias the
 // database had when the table was made: `"p"."pg_catalog"."now"()`. That alias
 // means nothing in another session, so the database part is removed:

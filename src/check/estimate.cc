@@ -79,25 +79,23 @@ std::string sample_select(const std::string& columns, const std::string& source,
 
 // Makes `path` holding only `table`, fills it with `part`'s two INSERTs (a
 // DETACH after each, so that the file's size is final) and removes it.
-// A table without columns still holds rows: INSERT INTO t SELECT FROM s.
 SamplePart measure_part(sql::Connection& connection, const std::string& alias,
                         const catalog::Table& table, long long rows, int version, Part part,
                         const fs::path& path) {
   create_scratch(connection, path, version, {table.schema}, {&table});
   const auto columns = catalog::column_list(table);
-  const auto target = sql::quote_qualified({kScratchAlias, table.schema, table.name});
   const auto source = sql::quote_qualified({alias, table.schema, table.name});
+  std::uintmax_t size = detached_size(path);
   const auto insert = [&](int number, long long& inserted, std::uintmax_t& grown) {
-    const auto before = detached_size(path);
     auto scratch = attach(connection, path);
     inserted = connection
-                   .exec(fmt::format("INSERT INTO {}{} {}", target,
-                                     columns.empty() ? std::string() : " (" + columns + ")",
+                   .exec(fmt::format("{} {}", catalog::insert_into(kScratchAlias, table),
                                      sample_select(columns, source, rows, part, number)))
                    .affected_rows();
     scratch.detach();
     const auto after = detached_size(path);
-    grown = after > before ? after - before : 0;
+    grown = after > size ? after - size : 0;
+    size = after;
   };
   SamplePart measured;
   insert(0, measured.rows, measured.bytes);

@@ -85,11 +85,9 @@ std::string copy_table_sql(const CopyTarget& target, const catalog::Table& table
     order += order.empty() ? " ORDER BY " : ", ";
     order += sql::quote_identifier(name);
   }
-  // A table without columns still holds rows: INSERT INTO t SELECT FROM s.
-  return fmt::format("INSERT INTO {}{} SELECT {} FROM {}{}",
-                     sql::quote_qualified({target.output_alias, table.schema, table.name}),
-                     columns.empty() ? std::string() : " (" + columns + ")", columns,
-                     sql::quote_qualified({target.input_alias, table.schema, table.name}), order);
+  return fmt::format("{} SELECT {} FROM {}{}", catalog::insert_into(target.output_alias, table),
+                     columns, sql::quote_qualified({target.input_alias, table.schema, table.name}),
+                     order);
 }
 
 std::vector<TableResult> create_and_copy_tables(sql::Connection& main,
