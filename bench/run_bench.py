@@ -5,8 +5,11 @@ Each layout's fragmented file is made once (bench/.cache, by
 build/hyperdefrag-make-fragmented). Then, for each run, the four methods run
 one after another, in a rotating order, on the same file with the same hyperd
 binary. Printed per layout: median wall time with min and max, output size,
-peak resident memory of the method's own process and of its hyperd, and the
-ratios hyperdefrag/sample and hyperdefrag/cp.
+peak resident memory of the method's own process and of its hyperd, the CPU
+seconds its hyperd used and how many of the machine's cores that kept busy on
+average over the run (CPU / wall: near the core count, the engine had no core
+to spare for more parallel work), and the ratios hyperdefrag/sample and
+hyperdefrag/cp.
 
     .venv/bin/python bench/run_bench.py --size quick       # about 100 MB a layout
     .venv/bin/python bench/run_bench.py                    # about 1 GB a layout
@@ -68,6 +71,19 @@ def peak_kib(pid: int) -> int:
     return status_kib(pid).get("VmHWM", 0)
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU seconds a process has used so far (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def children(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -84,16 +100,21 @@ def children(pid: int) -> list[int]:
 
 
 def run_measured(command: list[str], cwd: pathlib.Path) -> dict:
-    """Runs command; returns wall seconds and peak RSS (KiB) of it and of its hyperd, and the
-    hyperd's peak RssAnon and RssFile (sampled every 20 ms)."""
+    """Runs command; returns wall seconds and peak RSS (KiB) of it and of its hyperd, the
+    hyperd's peak RssAnon and RssFile, and the CPU seconds its hyperd used (sampled every
+    20 ms: the CPU of the last 20 ms before the engine exits is not counted)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     tool_peak = engine_peak = anon_peak = file_peak = 0
     engines: set[int] = set()
+    engine_cpu: dict[int, float] = {}
     while process.poll() is None:
         tool_peak = max(tool_peak, peak_kib(process.pid))
         engines.update(children(process.pid))
         for engine in engines:
+            cpu = cpu_seconds(engine)
+            if cpu is not None:
+                engine_cpu[engine] = cpu
             status = status_kib(engine)
             engine_peak = max(engine_peak, status.get("VmHWM", 0))
             anon_peak = max(anon_peak, status.get("RssAnon", 0))
@@ -103,7 +124,7 @@ def run_measured(command: list[str], cwd: pathlib.Path) -> dict:
     if process.returncode != 0:
         sys.exit(f"{command[0]} failed: {process.stderr.read().decode(errors='replace')}")
     return {"seconds": seconds, "tool_kib": tool_peak, "engine_kib": engine_peak,
-            "anon_kib": anon_peak, "file_kib": file_peak}
+            "anon_kib": anon_peak, "file_kib": file_peak, "engine_cpu": sum(engine_cpu.values())}
 
 
 def make_fixture(name: str, size: str, cache: pathlib.Path, rows: int | None = None) -> pathlib.Path:
@@ -199,15 +220,18 @@ def main() -> None:
         print(f"## {name}: {spec['tables']} table(s), {args.rows or spec['rows'][args.size]:,} rows each before "
               f"fragmenting, input {size_in:,} bytes ({size_in / 2**20:.0f} MiB)\n")
         print("| method | wall s, median (min-max) | output bytes | output / input "
-              "| peak RSS tool MiB | peak RSS hyperd MiB | hyperd RssAnon MiB | hyperd RssFile MiB |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+              "| peak RSS tool MiB | peak RSS hyperd MiB | hyperd RssAnon MiB | hyperd RssFile MiB "
+              "| hyperd CPU s | hyperd cores busy |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for method, runs in results.items():
             times = [r["seconds"] for r in runs]
             print(f"| {method} | {fmt_range(times)} | {out_sizes[method]:,} | "
                   f"{out_sizes[method] / size_in:.2f} | {max(r['tool_kib'] for r in runs) / 1024:.0f} | "
                   f"{max(r['engine_kib'] for r in runs) / 1024:.0f} | "
                   f"{max(r['anon_kib'] for r in runs) / 1024:.0f} | "
-                  f"{max(r['file_kib'] for r in runs) / 1024:.0f} |")
+                  f"{max(r['file_kib'] for r in runs) / 1024:.0f} | "
+                  f"{statistics.median(r['engine_cpu'] for r in runs):.2f} | "
+                  f"{statistics.median(r['engine_cpu'] / r['seconds'] for r in runs):.2f} |")
         median = {m: statistics.median(r["seconds"] for r in runs) for m, runs in results.items()}
         print(f"\nload (1, 5, 15 min) before: {load_before}; after: {load()}")
         if "hyperdefrag" in median:

@@ -163,18 +163,22 @@ void check_as_planned(const Job& job, const std::optional<FileIdentity>& now) {
   }
 }
 
-// --min-gain, next to the preflight: the job's preflight as the dry run
-// makes it (a file that cannot be run fails as it would without --min-gain),
-// then the estimate, on the engine `engine` gives (asked only when a note
-// does not answer).
-GainDecision weigh_job(const Job& job, const DefragOptions& defrag,
-                       const check::Threshold& threshold, const EngineSource& engine) {
+// --min-gain, before a job runs: its preflight as the dry run makes it (a
+// file that cannot be run fails as it would without --min-gain), then the
+// note on it, then for a .hyper file the estimate, on the engine `engine`
+// gives. Nothing for a package its note does not answer: its run weighs the
+// extracts it unpacks (package::ExtractsCheck), so they are unpacked once.
+std::optional<GainDecision> weigh_job(const Job& job, const DefragOptions& defrag,
+                                      const check::Threshold& threshold,
+                                      const EngineSource& engine) {
   if (job.package) {
     package::preflight(defrag, DryRun::yes);
   } else {
     preflight(defrag, DryRun::yes);
   }
-  return weigh_gain(job.package, defrag, threshold, engine);
+  if (auto noted = gain_from_note(defrag, threshold)) return noted;
+  if (job.package) return std::nullopt;
+  return weigh_gain(false, defrag, threshold, engine);
 }
 
 // An engine started when first asked for; a failure to start is remembered
@@ -328,30 +332,45 @@ std::vector<FileResult> run(const std::vector<Job>& jobs, const BatchOptions& op
               engine_options(engine::locate_hyperd(defrag.hyperd).path, defrag));
         });
         std::optional<engine::HyperProcess*> own_started;
+        const EngineSource estimate_engine = [&]() -> engine::HyperProcess& {
+          if (share) return lazy_shared.get();
+          own_started = &own.get();
+          return **own_started;
+        };
+        package::ExtractsCheck weigh_extracts_first;
         if (options.min_gain) {
-          result.gain = weigh_job(job, defrag, *options.min_gain, [&]() -> engine::HyperProcess& {
-            if (share) return lazy_shared.get();
-            own_started = &own.get();
-            return **own_started;
-          });
-          if (result.gain->skip) result.skip_reason = skip_reason(*result.gain);
-          if (!result.skipped()) {
+          result.gain = weigh_job(job, defrag, *options.min_gain, estimate_engine);
+          if (!result.gain) {
+            weigh_extracts_first = [&](const std::vector<package::Unpacked::Extract>& extracts) {
+              result.gain = weigh_extracts(extracts, defrag, *options.min_gain, estimate_engine);
+              return !result.gain->skip;
+            };
+          } else if (!result.gain->skip) {
             hooks.engine = share ? &lazy_shared.get() : own_started.value_or(nullptr);
           }
         }
-        if (result.skipped()) {
+        const auto skip = [&] {  // nothing was written
+          result.skip_reason = skip_reason(*result.gain);
           result.input = job.input;
           result.package = job.package;
           result.size_before = result.size_after = result.gain->size();
+        };
+        if (result.gain && result.gain->skip) {
+          skip();
         } else if (job.package) {
-          auto report = package::defragment_package(defrag, hooks);
-          result.input = report.input;
-          result.output = report.output;
-          result.package = true;
-          result.size_before = report.size_before;
-          result.size_after = report.size_after;
-          result.seconds = report.seconds;
-          result.extracts = std::move(report.extracts);
+          if (!hooks.engine) hooks.engine = &lazy_shared.get();  // a package always shares one
+          auto report = package::defragment_package(defrag, hooks, weigh_extracts_first);
+          if (!report) {
+            skip();  // every extract below the threshold
+          } else {
+            result.input = report->input;
+            result.output = report->output;
+            result.package = true;
+            result.size_before = report->size_before;
+            result.size_after = report->size_after;
+            result.seconds = report->seconds;
+            result.extracts = std::move(report->extracts);
+          }
         } else {
           const auto report = defragment(defrag, hooks);
           result.input = report.input;
@@ -431,9 +450,9 @@ std::vector<DryRunItem> dry_run(const std::vector<Job>& jobs, const BatchOptions
         item.temp_space = checks[1].needed;
         item.temp_free = checks[1].free;
       }
-      if (options.min_gain) {
-        item.gain = weigh_job(job, defrag, *options.min_gain,
-                              [&]() -> engine::HyperProcess& { return engine.get(); });
+      if (options.min_gain) {  // after the preflight just made
+        item.gain = weigh_gain(job.package, defrag, *options.min_gain,
+                               [&]() -> engine::HyperProcess& { return engine.get(); });
       }
     } catch (const Error& error) {
       item.exit_code = static_cast<int>(error.code());

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "package/package.h"
 #include "util/error.h"
@@ -21,6 +22,22 @@ check::GainEstimate estimate(const fs::path& file, const fs::path& subject,
   } catch (const Error& error) {
     throw error.about(subject);
   }
+}
+
+// The decision on these estimates: each entry below the threshold or not,
+// and skipped when every entry is.
+GainDecision decide(const check::Threshold& threshold,
+                    std::vector<std::pair<std::string, check::GainEstimate>> estimates) {
+  GainDecision decision;
+  decision.threshold = threshold;
+  for (auto& [entry, estimate] : estimates) {
+    const bool below = !check::reaches(threshold, estimate);
+    decision.entries.push_back({std::move(entry), std::move(estimate), below});
+  }
+  decision.skip =
+      !decision.entries.empty() && std::all_of(decision.entries.begin(), decision.entries.end(),
+                                               [](const EntryGain& entry) { return entry.below; });
+  return decision;
 }
 
 }  // namespace
@@ -42,30 +59,36 @@ double GainDecision::saving_percent() const {
   return bytes == 0 ? 0.0 : 100.0 * saving_bytes() / static_cast<double>(bytes);
 }
 
+std::optional<GainDecision> gain_from_note(const DefragOptions& options,
+                                           const check::Threshold& threshold) {
+  auto marked =
+      check::gain_from_mark(fs::absolute(options.input).lexically_normal(), options.target_version);
+  if (!marked) return std::nullopt;
+  return decide(threshold, {{"", std::move(*marked)}});
+}
+
+GainDecision weigh_extracts(const std::vector<package::Unpacked::Extract>& extracts,
+                            const DefragOptions& options, const check::Threshold& threshold,
+                            const EngineSource& engine) {
+  const auto input = fs::absolute(options.input).lexically_normal();
+  std::vector<std::pair<std::string, check::GainEstimate>> estimates;
+  for (const auto& extract : extracts) {
+    estimates.emplace_back(extract.entry,
+                           estimate(extract.path, package::entry_subject(input, extract.entry),
+                                    options, threshold, engine));
+  }
+  return decide(threshold, std::move(estimates));
+}
+
 GainDecision weigh_gain(bool package, const DefragOptions& options,
                         const check::Threshold& threshold, const EngineSource& engine) {
-  GainDecision decision;
-  decision.threshold = threshold;
+  if (auto noted = gain_from_note(options, threshold)) return std::move(*noted);
   const auto input = fs::absolute(options.input).lexically_normal();
-  const auto add = [&](std::string entry, check::GainEstimate estimate) {
-    const bool below = !check::reaches(threshold, estimate);
-    decision.entries.push_back({std::move(entry), std::move(estimate), below});
-  };
-  if (auto marked = check::gain_from_mark(input, options.target_version)) {
-    add("", std::move(*marked));
-  } else if (package) {
-    package::Unpacked unpacked(input);
-    for (const auto& extract : unpacked.extracts()) {
-      add(extract.entry, estimate(extract.path, package::entry_subject(input, extract.entry),
-                                  options, threshold, engine));
-    }
-  } else {
-    add("", estimate(input, input, options, threshold, engine));
+  if (package) {
+    const package::Unpacked unpacked(input);
+    return weigh_extracts(unpacked.extracts(), options, threshold, engine);
   }
-  decision.skip =
-      !decision.entries.empty() && std::all_of(decision.entries.begin(), decision.entries.end(),
-                                               [](const EntryGain& entry) { return entry.below; });
-  return decision;
+  return decide(threshold, {{"", estimate(input, input, options, threshold, engine)}});
 }
 
 std::string skip_reason(const GainDecision& decision) {

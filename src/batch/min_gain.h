@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "check/threshold.h"
 #include "defrag/defrag.h"
 #include "engine/hyper_process.h"
+#include "package/package.h"
 
 namespace hyperdefrag::batch {
 
@@ -41,10 +43,24 @@ struct GainDecision {
 // Gives the engine to estimate on; called only when a note does not answer.
 using EngineSource = std::function<engine::HyperProcess&()>;
 
-// Weighs the input of `options` (a package when `package`), to be written in
-// options.target_version (default: each file's own). Throws
-// hyperdefrag::Error naming the file (or the package and the entry) and the
-// cause, as the defrag would for the same input.
+// The note hyperdefrag left on the input of `options` (a package's on the
+// package), when it answers for options.target_version: no engine is
+// started, nothing is opened.
+std::optional<GainDecision> gain_from_note(const DefragOptions& options,
+                                           const check::Threshold& threshold);
+
+// The extracts of the package `options.input`, unpacked (by its run, through
+// package::ExtractsCheck, or by weigh_gain), each estimated on its own; the
+// package is skipped only when every extract is below the threshold.
+GainDecision weigh_extracts(const std::vector<package::Unpacked::Extract>& extracts,
+                            const DefragOptions& options, const check::Threshold& threshold,
+                            const EngineSource& engine);
+
+// Weighs the input of `options` (a package when `package`, then unpacked for
+// it), to be written in options.target_version (default: each file's own):
+// the note, else the estimate. Throws hyperdefrag::Error naming the file (or
+// the package and the entry) and the cause, as the defrag would for the same
+// input.
 GainDecision weigh_gain(bool package, const DefragOptions& options,
                         const check::Threshold& threshold, const EngineSource& engine);
 

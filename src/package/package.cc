@@ -241,14 +241,27 @@ zip_int64_t add_entry(zip_t* out, zip_t* in, const Entry& entry, const fs::path&
 
 }  // namespace
 
+namespace {
+
+// Step 2: every .hyper entry of `entries`, extracted into `dir` as
+// "<index>.hyper", in the archive's order.
+std::vector<Unpacked::Extract> extract_all(zip_t* archive, const std::vector<Entry>& entries,
+                                           const fs::path& package, const fs::path& dir) {
+  std::vector<Unpacked::Extract> extracts;
+  for (const auto& entry : entries) {
+    if (!entry.hyper) continue;
+    const auto target = dir / fmt::format("{}.hyper", entry.index);
+    extract_entry(archive, entry, package, target);
+    extracts.push_back({entry.name, target, entry.stat.size});
+  }
+  return extracts;
+}
+
+}  // namespace
+
 Unpacked::Unpacked(const fs::path& package) : dir_(temp_base(), "hyperdefrag-package-") {
   const auto archive = open_package(package);
-  for (const auto& entry : list_entries(archive.get(), package)) {
-    if (!entry.hyper) continue;
-    const auto target = dir_.path() / fmt::format("{}.hyper", entry.index);
-    extract_entry(archive.get(), entry, package, target);
-    extracts_.push_back({entry.name, target, entry.stat.size});
-  }
+  extracts_ = extract_all(archive.get(), list_entries(archive.get(), package), package, dir_.path());
 }
 
 namespace {
@@ -326,7 +339,9 @@ std::unique_ptr<Prepared> preflight(const DefragOptions& options, DryRun dry_run
   return std::make_unique<Prepared>(destination_for(options), check_package, dry_run);
 }
 
-PackageReport defragment_package(const DefragOptions& options, const DefragHooks& hooks) {
+std::optional<PackageReport> defragment_package(const DefragOptions& options,
+                                                const DefragHooks& hooks,
+                                                const ExtractsCheck& go_on) {
   const auto started = Clock::now();
 
   // 1. Preflight of the package file.
@@ -339,15 +354,19 @@ PackageReport defragment_package(const DefragOptions& options, const DefragHooks
   const auto archive = open_package(result.input);
   const auto entries = list_entries(archive.get(), result.input);
 
-  // 2. and 3. Extract and defragment each .hyper entry.
+  // 2. Extract every .hyper entry; the caller may stop here.
   PrivateDir work(temp_base(), "hyperdefrag-package-");
+  const auto extracts = extract_all(archive.get(), entries, result.input, work.path());
+  if (go_on && !go_on(extracts)) return std::nullopt;
+
+  // 3. Defragment each extract.
   std::vector<fs::path> replacements(entries.size());
+  auto extract = extracts.begin();
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto& entry = entries[i];
     if (!entry.hyper) continue;
-    const auto extracted = work.path() / fmt::format("{}.hyper", entry.index);
+    const fs::path extracted = (extract++)->path;
     replacements[i] = work.path() / fmt::format("{}.new.hyper", entry.index);
-    extract_entry(archive.get(), entry, result.input, extracted);
     try {
       DefragOptions defrag = options;
       defrag.input = extracted;

@@ -7,8 +7,9 @@
 //     archive holding at least one .hyper entry; the output (or, in place,
 //     the package and its backup), locks, free space beside the output and,
 //     for the extracts, twice their size in the temporary directory.
-//  2. Extract each .hyper entry into a private directory (util/private_dir.h),
-//     under a name made from its index (never from the entry's name).
+//  2. Extract every .hyper entry into a private directory (util/private_dir.h),
+//     under a name made from its index (never from the entry's name), each
+//     refused before it costs disk if it is not a Hyper file or does not fit.
 //  3. Defragment each extract there (defrag/defrag.h, all nine steps, every
 //     row compared when the package is replaced in place), on the caller's
 //     engine.
@@ -27,6 +28,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,11 +64,6 @@ std::filesystem::path entry_subject(const std::filesystem::path& package, const 
 // answer and leaves nothing. Throws hyperdefrag::Error naming the file.
 std::unique_ptr<Prepared> preflight(const DefragOptions& options, DryRun dry_run);
 
-// Runs the steps above for `options.input`, each extract with `options`.
-// `hooks.engine` must be set. Throws hyperdefrag::Error naming the package
-// (and the entry) and the cause; nothing is left behind.
-PackageReport defragment_package(const DefragOptions& options, const DefragHooks& hooks);
-
 // The .hyper entries of a package, extracted into a private directory that
 // is removed with the object.
 class Unpacked {
@@ -85,5 +82,19 @@ class Unpacked {
   PrivateDir dir_;
   std::vector<Extract> extracts_;
 };
+
+// Called once every extract is unpacked (step 2) and before any is compacted,
+// with the unpacked files; false stops the run there, and nothing is written
+// (--min-gain weighs a package's extracts here, on the very files the defrag
+// would compact, instead of unpacking them a second time).
+using ExtractsCheck = std::function<bool(const std::vector<Unpacked::Extract>&)>;
+
+// Runs the steps above for `options.input`, each extract with `options`.
+// `hooks.engine` must be set. Returns nothing when `go_on` stopped the run.
+// Throws hyperdefrag::Error naming the package (and the entry) and the
+// cause; nothing is left behind.
+std::optional<PackageReport> defragment_package(const DefragOptions& options,
+                                                const DefragHooks& hooks,
+                                                const ExtractsCheck& go_on = {});
 
 }  // namespace hyperdefrag::package

@@ -105,6 +105,69 @@ TEST(PackageInPlace, ComparesEveryRowOfEachExtract) {
   EXPECT_EQ(testing::unexpected_files(dir.path(), {"p.twbx"}), std::vector<std::string>{});
 }
 
+// The run unpacks every extract before compacting any and shows them to its
+// ExtractsCheck (--min-gain weighs them there, instead of unpacking the
+// package a second time): the very bytes of each entry, in the archive's
+// order. When the check says stop, nothing is written and nothing is left.
+TEST(Package, ExtractsCheckSeesEveryExtractAndCanStopBeforeAnythingIsWritten) {
+  testing::ScratchDir dir;
+  const auto first = dir / "a.hyper";
+  const auto second = dir / "b.hyper";
+  for (const auto& extract : {first, second}) {
+    testing::connect().exec(
+        fmt::format("CREATE DATABASE {}", sql::quote_identifier(extract.string())));
+    testing::with_attached(extract, {"CREATE TABLE db.public.t (id INTEGER)",
+                                     "INSERT INTO db.public.t SELECT g FROM "
+                                     "generate_series(1, 100) AS g"});
+  }
+  const auto package = dir / "p.twbx";
+  testing::make_zip(package, {{"Data/a.hyper", "", first},
+                              {"Book.twb", "<workbook/>"},
+                              {"Data/b.hyper", "", second}});
+  const std::vector<std::string> extract_bytes = {testing::read_bytes(first),
+                                                  testing::read_bytes(second)};
+  fs::remove(first);
+  fs::remove(second);
+  const auto before = testing::read_bytes(package);
+
+  DefragOptions options;
+  options.input = package;
+  DefragHooks hooks;
+  hooks.engine = &testing::shared_engine();
+  std::vector<fs::path> seen;
+  const auto look = [&](const std::vector<Unpacked::Extract>& extracts) {
+    EXPECT_EQ(extracts.size(), 2u);
+    for (std::size_t i = 0; i < extracts.size() && i < 2; ++i) {
+      EXPECT_EQ(extracts[i].entry, i == 0 ? "Data/a.hyper" : "Data/b.hyper");
+      EXPECT_TRUE(testing::has_bytes(extracts[i].path, extract_bytes[i])) << i;
+      EXPECT_EQ(extracts[i].size, extract_bytes[i].size());
+      seen.push_back(extracts[i].path);
+    }
+  };
+
+  const auto stopped = defragment_package(options, hooks, [&](const auto& extracts) {
+    look(extracts);
+    return false;
+  });
+  EXPECT_FALSE(stopped.has_value());
+  ASSERT_EQ(seen.size(), 2u);
+  for (const auto& path : seen) EXPECT_FALSE(fs::exists(path.parent_path())) << path;
+  EXPECT_TRUE(testing::has_bytes(package, before));
+  EXPECT_EQ(testing::unexpected_files(dir.path(), {"p.twbx"}), std::vector<std::string>{});
+
+  seen.clear();
+  const auto done = defragment_package(options, hooks, [&](const auto& extracts) {
+    look(extracts);
+    return true;
+  });
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(seen.size(), 2u);
+  ASSERT_EQ(done->extracts.size(), 2u);
+  EXPECT_EQ(done->extracts[0].entry, "Data/a.hyper");
+  EXPECT_EQ(done->extracts[1].entry, "Data/b.hyper");
+  EXPECT_TRUE(fs::exists(dir / "p.new.twbx"));
+}
+
 TEST(Package, NotAZipIsBadInput) {
   testing::ScratchDir dir;
   testing::write_bytes(dir / "p.twbx", "PK but not really a zip archive");
