@@ -27,12 +27,11 @@ check::GainEstimate estimate(const fs::path& file, const fs::path& subject,
 // The decision on these estimates: each entry below the threshold or not,
 // and skipped when every entry is.
 GainDecision decide(const check::Threshold& threshold,
-                    std::vector<std::pair<std::string, check::GainEstimate>> estimates) {
+                    const std::vector<std::pair<std::string, check::GainEstimate>>& estimates) {
   GainDecision decision;
   decision.threshold = threshold;
-  for (auto& [entry, estimate] : estimates) {
-    const bool below = !check::reaches(threshold, estimate);
-    decision.entries.push_back({std::move(entry), std::move(estimate), below});
+  for (const auto& [entry, estimate] : estimates) {
+    decision.entries.push_back({entry, estimate, !check::reaches(threshold, estimate)});
   }
   decision.skip =
       !decision.entries.empty() && std::all_of(decision.entries.begin(), decision.entries.end(),
@@ -64,7 +63,7 @@ std::optional<GainDecision> gain_from_note(const DefragOptions& options,
   auto marked =
       check::gain_from_mark(fs::absolute(options.input).lexically_normal(), options.target_version);
   if (!marked) return std::nullopt;
-  return decide(threshold, {{"", std::move(*marked)}});
+  return decide(threshold, {{"", *marked}});
 }
 
 GainDecision weigh_extracts(const std::vector<package::Unpacked::Extract>& extracts,
@@ -72,17 +71,18 @@ GainDecision weigh_extracts(const std::vector<package::Unpacked::Extract>& extra
                             const EngineSource& engine) {
   const auto input = fs::absolute(options.input).lexically_normal();
   std::vector<std::pair<std::string, check::GainEstimate>> estimates;
+  estimates.reserve(extracts.size());
   for (const auto& extract : extracts) {
-    estimates.emplace_back(extract.entry,
-                           estimate(extract.path, package::entry_subject(input, extract.entry),
-                                    options, threshold, engine));
+    estimates.emplace_back(
+        extract.entry, estimate(extract.path, package::entry_subject(input, extract.entry), options,
+                                threshold, engine));
   }
-  return decide(threshold, std::move(estimates));
+  return decide(threshold, estimates);
 }
 
 GainDecision weigh_gain(bool package, const DefragOptions& options,
                         const check::Threshold& threshold, const EngineSource& engine) {
-  if (auto noted = gain_from_note(options, threshold)) return std::move(*noted);
+  if (auto noted = gain_from_note(options, threshold)) return *noted;
   const auto input = fs::absolute(options.input).lexically_normal();
   if (package) {
     const package::Unpacked unpacked(input);

@@ -261,7 +261,8 @@ std::vector<Unpacked::Extract> extract_all(zip_t* archive, const std::vector<Ent
 
 Unpacked::Unpacked(const fs::path& package) : dir_(temp_base(), "hyperdefrag-package-") {
   const auto archive = open_package(package);
-  extracts_ = extract_all(archive.get(), list_entries(archive.get(), package), package, dir_.path());
+  extracts_ =
+      extract_all(archive.get(), list_entries(archive.get(), package), package, dir_.path());
 }
 
 namespace {

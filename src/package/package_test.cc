@@ -121,9 +121,9 @@ TEST(Package, ExtractsCheckSeesEveryExtractAndCanStopBeforeAnythingIsWritten) {
                                      "generate_series(1, 100) AS g"});
   }
   const auto package = dir / "p.twbx";
-  testing::make_zip(package, {{"Data/a.hyper", "", first},
-                              {"Book.twb", "<workbook/>"},
-                              {"Data/b.hyper", "", second}});
+  testing::make_zip(
+      package,
+      {{"Data/a.hyper", "", first}, {"Book.twb", "<workbook/>"}, {"Data/b.hyper", "", second}});
   const std::vector<std::string> extract_bytes = {testing::read_bytes(first),
                                                   testing::read_bytes(second)};
   fs::remove(first);
