@@ -274,10 +274,11 @@ std::vector<std::string> human_lines(const FileCheck& check, bool verbose) {
   const long long rows = check.rows();
   const long long versions = check.row_versions();
   lines.push_back(fmt::format(
-      "  {} schemas, {} tables, {} live rows of {} row versions stored ({} live)",
-      check.catalog.schemas.size(), check.tables.size(),
-      with_commas(static_cast<std::uintmax_t>(rows)),
-      with_commas(static_cast<std::uintmax_t>(versions)),
+      "  {}, {}, {} of {} stored ({} live)",
+      count_of(check.catalog.schemas.size(), "schema", "schemas"),
+      count_of(check.tables.size(), "table", "tables"),
+      count_of(static_cast<std::uintmax_t>(rows), "live row", "live rows"),
+      count_of(static_cast<std::uintmax_t>(versions), "row version", "row versions"),
       percent(versions > 0 ? 100.0 * static_cast<double>(rows) / static_cast<double>(versions)
                            : 100.0)));
   lines.push_back(estimate_line(check, check.estimate, "compacted"));
@@ -301,15 +302,15 @@ std::vector<std::string> human_lines(const FileCheck& check, bool verbose) {
                     human_size(
                         static_cast<std::uintmax_t>(std::llround(estimate.data.uncertainty))))
               : "copied whole into the scratch database";
-      lines.push_back(
-          fmt::format("    table {}: {} live rows of {} row versions ({} live), {}",
-                      sql::quote_qualified({table.table.schema, table.table.name}),
-                      with_commas(static_cast<std::uintmax_t>(table.rows)),
-                      with_commas(static_cast<std::uintmax_t>(table.row_versions)),
-                      percent(table.row_versions > 0 ? 100.0 * static_cast<double>(table.rows) /
-                                                           static_cast<double>(table.row_versions)
-                                                     : 100.0),
-                      how));
+      lines.push_back(fmt::format(
+          "    table {}: {} of {} ({} live), {}",
+          sql::quote_qualified({table.table.schema, table.table.name}),
+          count_of(static_cast<std::uintmax_t>(table.rows), "live row", "live rows"),
+          count_of(static_cast<std::uintmax_t>(table.row_versions), "row version", "row versions"),
+          percent(table.row_versions > 0 ? 100.0 * static_cast<double>(table.rows) /
+                                               static_cast<double>(table.row_versions)
+                                         : 100.0),
+          how));
     }
   }
   if (check.deep) {

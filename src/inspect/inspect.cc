@@ -168,11 +168,12 @@ std::vector<std::string> human_lines(const FileInfo& info) {
                                : fmt::format("{} [{}]", info.path.string(), info.entry);
   long long rows = 0;
   for (const auto& table : info.tables) rows += table.rows;
-  lines.push_back(
-      fmt::format("{}: {} bytes ({}), format version {}, {} schemas, {} tables, {} rows", name,
-                  with_commas(info.size), human_size(info.size), info.catalog.format_version,
-                  info.catalog.schemas.size(), info.tables.size(),
-                  with_commas(static_cast<std::uintmax_t>(rows))));
+  lines.push_back(fmt::format("{}: {} bytes ({}), format version {}, {}, {}, {}", name,
+                              with_commas(info.size), human_size(info.size),
+                              info.catalog.format_version,
+                              count_of(info.catalog.schemas.size(), "schema", "schemas"),
+                              count_of(info.tables.size(), "table", "tables"),
+                              count_of(static_cast<std::uintmax_t>(rows), "row", "rows")));
   for (const auto& schema : info.catalog.schemas) {
     std::size_t count = 0;
     for (const auto& table : info.tables) count += table.table.schema == schema ? 1 : 0;
@@ -180,10 +181,10 @@ std::vector<std::string> human_lines(const FileInfo& info) {
         fmt::format("  schema {}{}", sql::quote_identifier(schema), count == 0 ? " (empty)" : ""));
     for (const auto& table : info.tables) {
       if (table.table.schema != schema) continue;
-      lines.push_back(fmt::format("    table {}: {} rows, {} columns",
+      lines.push_back(fmt::format("    table {}: {}, {}",
                                   sql::quote_qualified({table.table.schema, table.table.name}),
-                                  with_commas(static_cast<std::uintmax_t>(table.rows)),
-                                  table.table.columns.size()));
+                                  count_of(static_cast<std::uintmax_t>(table.rows), "row", "rows"),
+                                  count_of(table.table.columns.size(), "column", "columns")));
       for (const auto& column : table.table.columns) {
         lines.push_back("      " + describe_column(column));
       }

@@ -100,9 +100,10 @@ std::vector<std::string> file_lines(const FileResult& file) {
     verify_seconds += report->verify_seconds;
   }
   verified = verified && !reports.empty();
-  lines.push_back(fmt::format("Format version: {} -> {}; {} schemas, {} tables in {:.2f} s; {}",
+  lines.push_back(fmt::format("Format version: {} -> {}; {}, {} in {:.2f} s; {}",
                               fmt::join(versions_before, ", "), fmt::join(versions_after, ", "),
-                              schemas, tables, file.seconds,
+                              count_of(schemas, "schema", "schemas"),
+                              count_of(tables, "table", "tables"), file.seconds,
                               verified ? "verified" : "catalog and row counts checked"));
   if (verified) {
     lines.push_back(fmt::format(

@@ -54,6 +54,14 @@ TEST(Report, FileLinesSayWhatWasSavedAndWhetherVerified) {
       "Format version: 2 -> 2; 2 schemas, 2 tables in 0.75 s; catalog and row counts checked");
 }
 
+TEST(Report, OneSchemaAndOneTableAreSingular) {
+  auto file = sample_file();
+  file.hyper->schemas = 1;
+  file.hyper->tables.pop_back();
+  EXPECT_EQ(file_lines(file).at(2),
+            "Format version: 2 -> 2; 1 schema, 1 table in 0.75 s; catalog and row counts checked");
+}
+
 TEST(Report, SummaryListsEachFile) {
   FileResult bad;
   bad.input = "/data/b.hyper";

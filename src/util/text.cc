@@ -8,6 +8,10 @@ std::string with_commas(std::uintmax_t number) {
   return digits;
 }
 
+std::string count_of(std::uintmax_t number, std::string_view one, std::string_view many) {
+  return with_commas(number) + " " + std::string(number == 1 ? one : many);
+}
+
 std::string one_line(std::string text) {
   for (char& c : text) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
