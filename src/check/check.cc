@@ -195,18 +195,20 @@ Counted count_tables(sql::Connection& connection, const std::string& alias, cons
   return counted;
 }
 
-Error refusal(const sql::SqlError& error, const fs::path& file) {
+Error refusal(const sql::SqlError& error, const fs::path& file, engine::HyperProcess& engine) {
+  const auto full = [&](const std::string& cause) {
+    return Error(ExitCode::no_space, file,
+                 fmt::format("the disk under check's scratch databases ({}) is full: {}; set "
+                             "TMPDIR to a file system with more room",
+                             temp_base().string(), cause));
+  };
   if (error.connection_lost()) {
+    if (auto cause = engine::stopped_by_full_disk(engine, temp_base())) return full(*cause);
     return Error(
         ExitCode::engine, file,
         fmt::format("hyperd stopped or its connection broke while checking it ({})", error.what()));
   }
-  if (error.disk_full()) {
-    return Error(ExitCode::no_space, file,
-                 fmt::format("the disk under check's scratch databases ({}) is full: {}; set "
-                             "TMPDIR to a file system with more room",
-                             temp_base().string(), error.engine_message()));
-  }
+  if (error.disk_full()) return full(error.engine_message());
   if (error.sqlstate() == "53S02") {
     return Error(
         ExitCode::copy_failed, file,
@@ -230,6 +232,9 @@ FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
   check.path = fs::absolute(path).lexically_normal();
   check_hyper_file(check.path);
   check.size = hyperdefrag::file_size(check.path);
+  // Made before the statements run, so that it still holds the scratch
+  // databases when a failure is explained (refusal).
+  std::optional<PrivateDir> scratch;
   try {
     sql::Connection connection(engine.endpoint());
     sql::Attached attached = sql::attach_input(connection, check.path, kAlias);
@@ -238,24 +243,25 @@ FileCheck check_file(engine::HyperProcess& engine, const fs::path& path,
     const auto row_versions = counted.row_versions_by_table();
     check.catalog = std::move(counted.catalog);
     check.tables = std::move(counted.tables);
-    PrivateDir scratch(temp_base(), "hyperdefrag-check-");
-    check.estimate = estimate_compacted(connection, kAlias, check.catalog, rows, row_versions,
-                                        check.catalog.format_version, scratch.path());
+    scratch.emplace(temp_base(), "hyperdefrag-check-");
+    const Attachment input{connection, engine.endpoint(), check.path, kAlias};
+    check.estimate = estimate_compacted(input, check.catalog, rows, row_versions,
+                                        check.catalog.format_version, scratch->path());
     check.estimate.size = cap_at_input(check.estimate.size, check.size);
     if (check.catalog.format_version == 0) {
-      check.as_version_2 = estimate_compacted(connection, kAlias, check.catalog, rows, row_versions,
-                                              2, scratch.path());
+      check.as_version_2 =
+          estimate_compacted(input, check.catalog, rows, row_versions, 2, scratch->path());
     }
     if (check.as_version_2) {
       check.as_version_2->size = cap_at_input(check.as_version_2->size, check.size);
     }
     if (options.deep) {
       check.deep = true;
-      check.unreadable = find_unreadable(connection, check.tables, scratch.path());
+      check.unreadable = find_unreadable(connection, check.tables, scratch->path());
     }
     attached.detach();
   } catch (const sql::SqlError& error) {
-    throw refusal(error, check.path);
+    throw refusal(error, check.path, engine);
   }
   check.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return check;

@@ -85,7 +85,11 @@ struct CheckOptions {
 // (on the file, or filling a scratch database): the engine lost (exit code
 // 5), the disk under the scratch databases full (8), the file damaged (3), or
 // any other refusal (6), with the engine's message.
-Error refusal(const sql::SqlError& error, const std::filesystem::path& file);
+// A lost connection is a full disk when the engine stopped because a scratch
+// database could not grow (engine::stopped_by_full_disk): call it while the
+// scratch databases still exist.
+Error refusal(const sql::SqlError& error, const std::filesystem::path& file,
+              engine::HyperProcess& engine);
 
 // Checks a .hyper file through `engine`. Throws hyperdefrag::Error naming the
 // file: bad input (exit code 3) when it is not a readable Hyper file, and

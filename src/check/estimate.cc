@@ -3,8 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
 
 #include "defrag/copy_rows.h"
 #include "sql/attach.h"
@@ -169,22 +174,19 @@ double saving_percent(std::uintmax_t size, double estimated) {
   return size == 0 ? 0.0 : 100.0 * saving_bytes(size, estimated) / static_cast<double>(size);
 }
 
-FileEstimate estimate_compacted(sql::Connection& connection, const std::string& alias,
-                                const catalog::Catalog& catalog, const std::vector<long long>& rows,
+int default_sample_jobs() {
+  return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1U, 4U));
+}
+
+FileEstimate estimate_compacted(const Attachment& input, const catalog::Catalog& catalog,
+                                const std::vector<long long>& rows,
                                 const std::vector<long long>& row_versions, int version,
-                                const fs::path& scratch_dir) {
+                                const fs::path& scratch_dir, int jobs) {
   const auto started = std::chrono::steady_clock::now();
   FileEstimate result;
   result.version = version;
   const auto& tables = catalog.tables;
-
-  // Step 1: every schema and table, and the rows of the small tables.
-  const auto exact_path = scratch_dir / fmt::format("exact-v{}.hyper", version);
-  std::vector<const catalog::Table*> all;
-  for (const auto& table : tables) all.push_back(&table);
-  create_scratch(connection, exact_path, version, catalog.schemas, all);
-  auto exact = attach(connection, exact_path);
-  CopyTarget target{alias, "", kScratchAlias, exact_path.string(), {}};
+  const auto& alias = input.alias;
   for (std::size_t i = 0; i < tables.size(); ++i) {
     TableEstimate table;
     table.rows = rows[i];
@@ -193,25 +195,87 @@ FileEstimate estimate_compacted(sql::Connection& connection, const std::string& 
             ? std::min(1.0, static_cast<double>(rows[i]) / static_cast<double>(row_versions[i]))
             : 1.0;
     table.sampled = rows[i] > kFullCopyRows;
-    if (!table.sampled && rows[i] > 0) connection.exec(copy_table_sql(target, tables[i], {}));
     result.tables.push_back(table);
   }
-  exact.detach();
-  result.exact_bytes = detached_size(exact_path);
-  remove_scratch(exact_path);
 
-  // Step 2: the large tables, each in two scratch databases of its own.
-  std::vector<Sized> sampled;
+  // Step 2's parts, each measured in a scratch database of its own.
+  struct Item {
+    std::size_t table;
+    Part part;
+  };
+  std::vector<Item> items;
   for (std::size_t i = 0; i < tables.size(); ++i) {
-    auto& table = result.tables[i];
-    if (!table.sampled) continue;
-    const auto path = [&](const char* part) {
-      return scratch_dir / fmt::format("sample-v{}-{}-{}.hyper", version, i, part);
-    };
-    const auto bernoulli = measure_part(connection, alias, tables[i], rows[i], version,
-                                        Part::bernoulli, path("bernoulli"));
-    const auto ends =
-        measure_part(connection, alias, tables[i], rows[i], version, Part::ends, path("ends"));
+    if (!result.tables[i].sampled) continue;
+    items.push_back({i, Part::bernoulli});
+    items.push_back({i, Part::ends});
+  }
+  std::vector<SamplePart> measured(items.size());
+  std::atomic<std::size_t> next{0};
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
+  const auto measure_items = [&](sql::Connection& connection) {
+    for (std::size_t k = next++; k < items.size(); k = next++) {
+      const auto& item = items[k];
+      const auto path =
+          scratch_dir / fmt::format("sample-v{}-{}-{}.hyper", version, item.table,
+                                    item.part == Part::bernoulli ? "bernoulli" : "ends");
+      measured[k] = measure_part(connection, alias, tables[item.table], rows[item.table], version,
+                                 item.part, path);
+    }
+  };
+  // The first failure is kept; every session then stops at its next part.
+  const auto guarded = [&](const std::function<void()>& body) {
+    try {
+      body();
+    } catch (...) {
+      const std::lock_guard lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+      next = items.size();
+    }
+  };
+  std::vector<std::thread> helpers;
+  const auto helper_count =
+      std::min<std::size_t>(static_cast<std::size_t>(std::max(jobs, 1) - 1), items.size());
+  for (std::size_t h = 0; h < helper_count; ++h) {
+    helpers.emplace_back([&] {
+      guarded([&] {
+        sql::Connection own(input.endpoint);
+        sql::Attached attached = sql::attach_input(own, input.path, alias);
+        measure_items(own);
+        attached.detach();
+      });
+    });
+  }
+
+  // Step 1, on the input's own session while the helpers sample: every
+  // schema and table, and the rows of the small tables. Then that session
+  // takes parts too.
+  guarded([&] {
+    auto& connection = input.connection;
+    const auto exact_path = scratch_dir / fmt::format("exact-v{}.hyper", version);
+    std::vector<const catalog::Table*> all;
+    for (const auto& table : tables) all.push_back(&table);
+    create_scratch(connection, exact_path, version, catalog.schemas, all);
+    auto exact = attach(connection, exact_path);
+    CopyTarget target{alias, "", kScratchAlias, exact_path.string(), {}};
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+      if (!result.tables[i].sampled && rows[i] > 0) {
+        connection.exec(copy_table_sql(target, tables[i], {}));
+      }
+    }
+    exact.detach();
+    result.exact_bytes = detached_size(exact_path);
+    remove_scratch(exact_path);
+    measure_items(connection);
+  });
+  for (auto& helper : helpers) helper.join();
+  if (failure) std::rethrow_exception(failure);
+
+  std::vector<Sized> sampled;
+  for (std::size_t k = 0; k < items.size(); k += 2) {
+    auto& table = result.tables[items[k].table];
+    const auto& bernoulli = measured[k];
+    const auto& ends = measured[k + 1];
     for (const auto* part : {&bernoulli, &ends}) table.sampled_rows += part->rows + part->more_rows;
     table.data = blend_sample(table.rows, bernoulli, ends);
     sampled.push_back(table.data);

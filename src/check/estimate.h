@@ -26,6 +26,10 @@
 //     whole table and cost as much as the copy.)
 // The file's estimate is the scratch database of step 1 plus every sampled
 // table, capped at the input's size (check.cc; see cap_at_input).
+// The parts of step 2 are measured on several engine sessions at once (as
+// many as defrag copies tables on), beside step 1: a sample's INSERT into a
+// small file leaves a core idle, and two checks of one large table at once
+// took as long as one (docs/CHECK.md, "Speed").
 // The share of live rows among row versions (pg_class.reltuples) alone misses
 // by 6 to 19% of the input's size (docs/CHECK.md), so it is reported but not
 // used for the size.
@@ -113,15 +117,35 @@ struct FileEstimate {
   double seconds = 0;
 };
 
-// Estimates the compacted size, in format `version`, of the database attached
-// as `alias` (read-only) whose catalog is `catalog` and whose tables have
-// `rows` live rows and `row_versions` stored row versions (in the catalog's order). Scratch
-// databases are made in `scratch_dir` and removed before it returns. Throws sql::SqlError if the
-// engine refuses a statement.
-FileEstimate estimate_compacted(sql::Connection& connection, const std::string& alias,
-                                const catalog::Catalog& catalog, const std::vector<long long>& rows,
+// The input file of an estimate: `path`, attached read-only as `alias` on
+// `connection`, a session of the engine at `endpoint` (where further
+// sessions attach it too).
+struct Attachment {
+  sql::Connection& connection;
+  const sql::Endpoint& endpoint;
+  std::filesystem::path path;
+  std::string alias;
+};
+
+// How many sample parts are measured at once when not told: the machine's
+// cores, at least 1 and at most 4 (as defrag copies tables).
+int default_sample_jobs();
+
+// Estimates the compacted size, in format `version`, of the database
+// `input`, whose catalog is `catalog` and whose tables have `rows` live rows
+// and `row_versions` stored row versions (in the catalog's order). Scratch
+// databases are made in `scratch_dir` and removed before it returns. The
+// sample parts of step 2 are measured on up to `jobs` sessions at once (each
+// part in its own scratch database, so the parts cannot disturb each other's
+// sizes): `input.connection` once step 1 is done, and sessions of their own
+// that attach the input read-only. Throws sql::SqlError if the engine
+// refuses a statement (the first error of any session; the others stop at
+// their next part).
+FileEstimate estimate_compacted(const Attachment& input, const catalog::Catalog& catalog,
+                                const std::vector<long long>& rows,
                                 const std::vector<long long>& row_versions, int version,
-                                const std::filesystem::path& scratch_dir);
+                                const std::filesystem::path& scratch_dir,
+                                int jobs = default_sample_jobs());
 
 // The TABLESAMPLE percentage that takes about `wanted` of `rows` rows, as SQL
 // text: "100" when that is all of them.

@@ -61,6 +61,7 @@ GainEstimate estimate_gain(engine::HyperProcess& engine, const fs::path& path,
   const auto file = fs::absolute(path).lexically_normal();
   check_hyper_file(file);
   estimate.size = hyperdefrag::file_size(file);
+  std::optional<PrivateDir> scratch;  // kept until a failure is explained (refusal)
   try {
     sql::Connection connection(engine.endpoint());
     sql::Attached attached = sql::attach_input(connection, file, kAlias);
@@ -84,17 +85,17 @@ GainEstimate estimate_gain(engine::HyperProcess& engine, const fs::path& path,
     }
 
     // Step 3: check's estimate.
-    PrivateDir scratch(temp_base(), "hyperdefrag-check-");
-    const auto sampled =
-        estimate_compacted(connection, kAlias, counted.catalog, counted.rows_by_table(),
-                           counted.row_versions_by_table(), version, scratch.path());
+    scratch.emplace(temp_base(), "hyperdefrag-check-");
+    const auto sampled = estimate_compacted(
+        {connection, engine.endpoint(), file, kAlias}, counted.catalog, counted.rows_by_table(),
+        counted.row_versions_by_table(), version, scratch->path());
     attached.detach();
     estimate.method = GainMethod::sample;
     estimate.compacted = cap_at_input(sampled.size, estimate.size);
     estimate.seconds = seconds();
     return estimate;
   } catch (const sql::SqlError& error) {
-    throw refusal(error, file);
+    throw refusal(error, file, engine);
   }
 }
 

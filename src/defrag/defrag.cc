@@ -161,6 +161,16 @@ namespace {
                             "--memory-limit, or copy fewer tables at once with --table-jobs 1",
                             error.engine_message()));
   }
+  if (engine_died || connection_lost) {
+    // hyperd aborts, instead of refusing the statement, when the copy cannot
+    // grow while it finalizes a block.
+    if (auto cause = engine::stopped_by_full_disk(engine, report.output.parent_path())) {
+      throw Error(ExitCode::no_space, report.output,
+                  fmt::format("the disk is full: the engine could not grow the copy ({}); the "
+                              "partial copy was removed and {} is untouched",
+                              *cause, report.input.string()));
+    }
+  }
   engine.keep_log();
   if (engine_died || connection_lost) {
     throw Error(

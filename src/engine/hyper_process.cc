@@ -15,11 +15,14 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
 #include "sql/interrupt.h"
 #include "util/error.h"
+#include "util/files.h"
+#include "util/free_space.h"
 
 extern char** environ;
 
@@ -304,6 +307,55 @@ void HyperProcess::stop() {
       chmod(it->path().c_str(), S_IRUSR | S_IWUSR);
     }
   }
+}
+
+std::optional<std::string> HyperProcess::fatal_error() const {
+  // The end of the log is enough: the fatal entries are among the last, the
+  // cause first, then its consequences (termination, signal, backtrace).
+  constexpr std::streamoff kTail = 256 << 10;
+  std::ifstream log(dir_->path() / "hyperd.log", std::ios::binary);
+  if (!log) return std::nullopt;
+  log.seekg(0, std::ios::end);
+  const std::streamoff size = log.tellg();
+  log.seekg(std::max<std::streamoff>(0, size - kTail));
+  std::optional<std::string> found;
+  std::string line;
+  while (std::getline(log, line)) {
+    try {
+      const auto entry = nlohmann::json::parse(line, nullptr, false);
+      if (!entry.is_object() || entry.value("sev", "") != "fatal" ||
+          entry.value("k", "") == "server-shutdown-signal") {
+        continue;
+      }
+      const auto details = entry.value("v", nlohmann::json::object());
+      std::string text =
+          details.is_object() ? details.value("msg", entry.value("k", "")) : entry.value("k", "");
+      if (details.is_object() && details.contains("exception") &&
+          details["exception"].is_object()) {
+        text += fmt::format(" ({})", details["exception"].value("message", ""));
+      }
+      if (!found) found = text;  // the first: those after it follow from it
+    } catch (const nlohmann::json::exception&) {
+      continue;  // an entry of another shape than expected
+    }
+  }
+  return found;
+}
+
+std::optional<std::string> stopped_by_full_disk(HyperProcess& engine, const fs::path& dir) {
+  if (!engine.exits_within(std::chrono::seconds(5))) return std::nullopt;
+  if (auto fatal = engine.fatal_error(); fatal && sql::says_disk_full(*fatal)) {
+    return fmt::format("hyperd stopped: {}", *fatal);
+  }
+  try {
+    const auto free = free_bytes(dir);
+    if (free < kFullDiskMargin) {
+      return fmt::format("hyperd stopped while writing there, with {} left free", human_size(free));
+    }
+  } catch (const Error&) {
+    // The space cannot be read: not known to be full.
+  }
+  return std::nullopt;
 }
 
 }  // namespace hyperdefrag::engine

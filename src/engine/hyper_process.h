@@ -22,8 +22,10 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +63,12 @@ class HyperProcess {
   bool exits_within(std::chrono::milliseconds timeout);
   // Shuts hyperd down and waits for it. Safe to call twice.
   void stop();
+  // Why hyperd went down on its own, as its log's first fatal entry says (for
+  // example "Fatal error when finalizing a block. Hyper is going down now.
+  // (unable to write compressed datablock: growing the database file
+  // failed)"); nothing when the log holds none, which includes a log on the
+  // very disk that filled up.
+  std::optional<std::string> fatal_error() const;
 
  private:
   std::unique_ptr<PrivateDir> dir_;
@@ -70,5 +78,19 @@ class HyperProcess {
   bool reaped_ = false;
   int exit_status_ = 0;  // as waitpid reported it, once reaped
 };
+
+// Free space below which a file system counts as full once hyperd has died
+// writing to it: hyperd grows a database by whole blocks, megabytes at a time.
+inline constexpr std::uintmax_t kFullDiskMargin = 16U << 20;
+
+// After `engine` stopped on its own (a lost connection) while writing a
+// database in `dir`: the reason, when it is a full disk. hyperd does not
+// always refuse the statement when a database cannot grow: when that happens
+// while it finalizes a block, it aborts (docs/ENGINE.md). Its log says so,
+// unless the log is on the full disk too; so a file system under `dir` with
+// less than kFullDiskMargin free counts as the cause as well. Waits up to 5 s
+// for the engine to exit; nothing if it is still running.
+std::optional<std::string> stopped_by_full_disk(HyperProcess& engine,
+                                                const std::filesystem::path& dir);
 
 }  // namespace hyperdefrag::engine

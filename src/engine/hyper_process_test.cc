@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <optional>
+
 #include "engine/locate.h"
 #include "test_support.h"
 #include "util/error.h"
@@ -53,6 +55,23 @@ TEST(HyperProcess, NoticesWhenTheEngineDies) {
   kill(engine.pid(), SIGKILL);
   for (int i = 0; i < 500 && engine.running(); ++i) usleep(10'000);
   EXPECT_FALSE(engine.running());
+}
+
+// When hyperd dies without logging why (here SIGKILL; for real, when its log
+// is on the disk that filled up), a full disk is told by the free space
+// left where it was writing; room left is not a full disk.
+TEST(HyperProcess, AFullDiskIsToldByTheFreeSpaceWhenTheLogSaysNothing) {
+  testing::ScratchDir dir;
+  const auto small_dir = dir / "small";
+  testing::SmallFileSystem small(small_dir, "1m");
+  if (!small.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << small.error();
+  HyperProcess engine(default_options());
+  kill(engine.pid(), SIGKILL);
+  EXPECT_EQ(engine.fatal_error(), std::nullopt);
+  EXPECT_EQ(stopped_by_full_disk(engine, dir.path()), std::nullopt) << "room left";
+  const auto cause = stopped_by_full_disk(engine, small_dir);
+  ASSERT_TRUE(cause.has_value());
+  EXPECT_EQ(*cause, "hyperd stopped while writing there, with 1.0 MiB left free");
 }
 
 TEST(HyperProcess, FailsClearlyWhenTheBinaryCannotStart) {

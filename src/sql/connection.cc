@@ -50,11 +50,12 @@ SqlError::SqlError(std::string sqlstate, std::string message, std::string statem
       engine_message_(std::move(message)),
       statement_(std::move(statement)) {}
 
-bool SqlError::disk_full() const {
-  return sqlstate_ == "53100" ||
-         engine_message_.find("growing the database file failed") != std::string::npos ||
-         engine_message_.find("No space left on device") != std::string::npos;
+bool says_disk_full(std::string_view message) {
+  return message.find("growing the database file failed") != std::string_view::npos ||
+         message.find("No space left on device") != std::string_view::npos;
 }
+
+bool SqlError::disk_full() const { return sqlstate_ == "53100" || says_disk_full(engine_message_); }
 
 std::string_view Result::value(int row, int column) const {
   return {PQgetvalue(result_.get(), row, column),

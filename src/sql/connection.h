@@ -14,6 +14,11 @@
 
 namespace hyperdefrag::sql {
 
+// Whether an engine message says a database file could not grow because its
+// file system is full ("growing the database file failed", "No space left on
+// device").
+bool says_disk_full(std::string_view message);
+
 // The engine refused a statement, or the connection broke.
 class SqlError : public std::runtime_error {
  public:
