@@ -189,6 +189,42 @@ TEST(Faults, EngineKilledMidCopyIsReportedAndLeavesTheInput) {
   EXPECT_TRUE(testing::has_bytes(dir / "in.hyper", before));
 }
 
+// hyperd dies while the disk under the copy is full, without having said
+// why (here SIGKILL, after a filler took the disk's last bytes; for real, it
+// aborts when a block cannot be finalized and its log may be on that disk):
+// the run reports the full disk, exit 8, not an engine fault, and removes
+// the partial copy (docs/ENGINE.md, "Disk full").
+TEST(Faults, EngineDeadOnAFullDiskIsReportedAsTheFullDisk) {
+  testing::ScratchDir dir;
+  testing::SmallFileSystem small(dir / "small", "64m");
+  if (!small.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << small.error();
+  fs::copy_file(testing::fragmented_fixture(), dir / "in.hyper");
+  const auto before = testing::read_bytes(dir / "in.hyper");
+  const auto output = dir / "small" / "out.hyper";
+  testing::HeldRun run({"--force", "-o", output.string(), (dir / "in.hyper").string()},
+                       dir / "small");
+  ASSERT_TRUE(run.copying());
+  {
+    const int filler = open((dir / "small" / "filler").c_str(), O_WRONLY | O_CREAT, 0600);
+    ASSERT_GE(filler, 0);
+    const std::string block(1 << 20, 'x');
+    while (write(filler, block.data(), block.size()) > 0) {
+    }
+    close(filler);
+  }
+  ASSERT_EQ(kill(run.engine(), SIGKILL), 0);
+  const auto result = run.wait();
+  fs::remove(dir / "small" / "filler");
+  EXPECT_EQ(result.exit_code, 8) << result.err;
+  EXPECT_TRUE(contains(result.err,
+                       "the disk is full: the engine could not grow the copy (hyperd "
+                       "stopped while writing there, with "))
+      << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  EXPECT_EQ(testing::unexpected_files(dir / "small", {}), std::vector<std::string>{});
+  EXPECT_TRUE(testing::has_bytes(dir / "in.hyper", before));
+}
+
 // A full disk, for real: the output goes to a 20 MiB tmpfs and the copy needs
 // about 30 MiB. Without --force the free-space check refuses before starting;
 // with it the engine runs out of space mid-copy. Both: exit 8, a message that
