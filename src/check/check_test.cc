@@ -122,6 +122,12 @@ TEST(CheckAccuracy, SampledTablesAreSampledAndSmallOnesCopiedWhole) {
   EXPECT_NEAR(static_cast<double>(checked.estimate.tables[0].sampled_rows), kSampledRows,
               0.05 * kSampledRows);
   EXPECT_GT(checked.estimate.size.uncertainty, 0);
+  // Both parts were measured, each in its own way, and the estimate is their mean.
+  const auto& table = checked.estimate.tables[0];
+  EXPECT_GT(table.bernoulli_bytes, 0);
+  EXPECT_GT(table.ends_bytes, 0);
+  EXPECT_NE(table.bernoulli_bytes, table.ends_bytes);
+  EXPECT_NEAR(table.data.bytes, (table.bernoulli_bytes + table.ends_bytes) / 2, 1.0);
   const auto mixed = cached_fragmented("mixed_v2", {40'000, 8, 2, fixture::Layout::mixed});
   for (const auto& table : check_file(testing::shared_engine(), mixed, {}).estimate.tables) {
     EXPECT_FALSE(table.sampled);

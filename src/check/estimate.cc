@@ -277,6 +277,8 @@ FileEstimate estimate_compacted(const Attachment& input, const catalog::Catalog&
     const auto& bernoulli = measured[k];
     const auto& ends = measured[k + 1];
     for (const auto* part : {&bernoulli, &ends}) table.sampled_rows += part->rows + part->more_rows;
+    table.bernoulli_bytes = scale_part(table.rows, bernoulli);
+    table.ends_bytes = scale_part(table.rows, ends);
     table.data = blend_sample(table.rows, bernoulli, ends);
     sampled.push_back(table.data);
   }

@@ -107,6 +107,10 @@ struct TableEstimate {
   long long sampled_rows = 0;
   double live_share = 1;  // rows / row versions
   Sized data;             // only when sampled: the estimated bytes of its data
+  // Only when sampled: what each part alone says of the data (scale_part);
+  // `data` is their mean.
+  double bernoulli_bytes = 0;
+  double ends_bytes = 0;
 };
 
 struct FileEstimate {
