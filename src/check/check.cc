@@ -302,11 +302,14 @@ std::vector<std::string> human_lines(const FileCheck& check, bool verbose) {
       const std::string how =
           estimate.sampled
               ? fmt::format(
-                    "sampled {} rows, data about {} +/- {}",
+                    "sampled {} rows, data about {} +/- {} (Bernoulli samples: {}; first and "
+                    "last rows: {})",
                     with_commas(static_cast<std::uintmax_t>(estimate.sampled_rows)),
                     human_size(static_cast<std::uintmax_t>(std::llround(estimate.data.bytes))),
                     human_size(
-                        static_cast<std::uintmax_t>(std::llround(estimate.data.uncertainty))))
+                        static_cast<std::uintmax_t>(std::llround(estimate.data.uncertainty))),
+                    human_size(static_cast<std::uintmax_t>(std::llround(estimate.bernoulli_bytes))),
+                    human_size(static_cast<std::uintmax_t>(std::llround(estimate.ends_bytes))))
               : "copied whole into the scratch database";
       lines.push_back(fmt::format(
           "    table {}: {} of {} ({} live), {}",
@@ -345,6 +348,8 @@ nlohmann::ordered_json to_json(const FileCheck& check) {
     if (estimate.sampled) {
       json["data_size"] = std::llround(estimate.data.bytes);
       json["data_uncertainty"] = std::llround(estimate.data.uncertainty);
+      json["data_size_bernoulli"] = std::llround(estimate.bernoulli_bytes);
+      json["data_size_ends"] = std::llround(estimate.ends_bytes);
     }
     tables.push_back(std::move(json));
   }

@@ -128,6 +128,16 @@ TEST(CheckAccuracy, SampledTablesAreSampledAndSmallOnesCopiedWhole) {
   EXPECT_GT(table.ends_bytes, 0);
   EXPECT_NE(table.bernoulli_bytes, table.ends_bytes);
   EXPECT_NEAR(table.data.bytes, (table.bernoulli_bytes + table.ends_bytes) / 2, 1.0);
+  // Both are reported: -v's line for the table, and the JSON.
+  const auto lines = human_lines(checked, true);
+  EXPECT_TRUE(testing::contains(lines.back(), "(Bernoulli samples: " +
+                                                  human_size(static_cast<std::uintmax_t>(
+                                                      std::llround(table.bernoulli_bytes))) +
+                                                  "; first and last rows: "))
+      << lines.back();
+  const auto json = to_json(checked)["table_details"][0];
+  EXPECT_EQ(json["data_size_bernoulli"], std::llround(table.bernoulli_bytes));
+  EXPECT_EQ(json["data_size_ends"], std::llround(table.ends_bytes));
   const auto mixed = cached_fragmented("mixed_v2", {40'000, 8, 2, fixture::Layout::mixed});
   for (const auto& table : check_file(testing::shared_engine(), mixed, {}).estimate.tables) {
     EXPECT_FALSE(table.sampled);
