@@ -10,10 +10,18 @@ namespace hyperdefrag::sql {
 Attached::Attached(Connection& connection, const std::filesystem::path& path, std::string alias,
                    AttachMode mode)
     : connection_(connection), alias_(std::move(alias)) {
-  connection_.exec(fmt::format(
-      "ATTACH DATABASE {} AS {}{}", quote_identifier(path.string()), quote_identifier(alias_),
-      mode == AttachMode::read_only ? " WITH (access_mode = 'readonly')" : ""));
+  const bool read_only = mode == AttachMode::read_only;
+  if (read_only) connection_.exec("SET sample_min_tuples = 0");
+  try {
+    connection_.exec(fmt::format("ATTACH DATABASE {} AS {}{}", quote_identifier(path.string()),
+                                 quote_identifier(alias_),
+                                 read_only ? " WITH (access_mode = 'readonly')" : ""));
+  } catch (const SqlError& error) {
+    if (read_only && !error.connection_lost()) connection_.exec("RESET sample_min_tuples");
+    throw;
+  }
   attached_ = true;
+  if (read_only) connection_.exec("RESET sample_min_tuples");
 }
 
 Attached::~Attached() {
