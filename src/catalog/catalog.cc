@@ -264,6 +264,34 @@ long long count_rows(sql::Connection& connection, const std::string& alias, cons
       .integer(0, 0);
 }
 
+std::vector<long long> count_rows(sql::Connection& connection, const std::string& alias,
+                                  std::span<const Table> tables) {
+  std::vector<long long> counts(tables.size(), -1);
+  for (std::size_t first = 0; first < tables.size(); first += kTablesPerCount) {
+    const std::size_t end = std::min(first + kTablesPerCount, tables.size());
+    std::string statement;
+    for (std::size_t i = first; i < end; ++i) {
+      statement += fmt::format("{}SELECT {}, COUNT(*) FROM {}", i == first ? "" : " UNION ALL ", i,
+                               quote_qualified({alias, tables[i].schema, tables[i].name}));
+    }
+    const auto result = connection.exec(statement);
+    for (int row = 0; row < result.rows(); ++row) {
+      const long long index = result.integer(row, 0);
+      if (index < static_cast<long long>(first) || index >= static_cast<long long>(end)) {
+        throw Error(ExitCode::engine,
+                    fmt::format("the engine answered a row count for table {} when asked for "
+                                "tables {} to {}",
+                                index, first, end - 1));
+      }
+      counts[static_cast<std::size_t>(index)] = result.integer(row, 1);
+    }
+  }
+  if (std::find(counts.begin(), counts.end(), -1) != counts.end()) {
+    throw Error(ExitCode::engine, "the engine left a table's row count unanswered");
+  }
+  return counts;
+}
+
 std::map<std::pair<std::string, std::string>, long long> row_versions_by_table(
     sql::Connection& connection, const std::string& alias) {
   const auto result = connection.exec(fmt::format(

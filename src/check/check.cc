@@ -185,8 +185,10 @@ Counted count_tables(sql::Connection& connection, const std::string& alias, cons
   Counted counted;
   counted.catalog = catalog::read_catalog(connection, alias, file.string());
   const auto versions = catalog::row_versions_by_table(connection, alias);
-  for (const auto& table : counted.catalog.tables) {
-    TableCheck checked{table, catalog::count_rows(connection, alias, table), 0};
+  const auto rows = catalog::count_rows(connection, alias, counted.catalog.tables);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& table = counted.catalog.tables[i];
+    TableCheck checked{table, rows[i], 0};
     if (const auto it = versions.find({table.schema, table.name}); it != versions.end()) {
       checked.row_versions = it->second;
     }

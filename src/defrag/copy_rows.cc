@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include "sql/attach.h"
@@ -75,6 +76,37 @@ class Pipeline {
   std::exception_ptr first_error_;
 };
 
+// The input's row counts, catalog::kTablesPerCount tables to a statement,
+// each group counted once, by the first connection that needs one of its
+// tables; the others that need one wait for that count.
+class InputCounts {
+ public:
+  InputCounts(const std::vector<catalog::Table>& tables, std::string alias)
+      : tables_(tables),
+        alias_(std::move(alias)),
+        counts_(tables.size()),
+        counted_((tables.size() + catalog::kTablesPerCount - 1) / catalog::kTablesPerCount) {}
+
+  long long of(sql::Connection& connection, std::size_t table) {
+    const std::size_t group = table / catalog::kTablesPerCount;
+    std::call_once(counted_[group], [&] {
+      const std::size_t first = group * catalog::kTablesPerCount;
+      const auto counts = catalog::count_rows(
+          connection, alias_,
+          std::span(tables_).subspan(first,
+                                     std::min(catalog::kTablesPerCount, tables_.size() - first)));
+      std::copy(counts.begin(), counts.end(), counts_.begin() + static_cast<std::ptrdiff_t>(first));
+    });
+    return counts_[table];
+  }
+
+ private:
+  const std::vector<catalog::Table>& tables_;
+  const std::string alias_;
+  std::vector<long long> counts_;      // written once per group, inside its call_once
+  std::vector<std::once_flag> counted_;  // one per group
+};
+
 }  // namespace
 
 std::string copy_table_sql(const CopyTarget& target, const catalog::Table& table,
@@ -102,8 +134,9 @@ std::vector<TableResult> create_and_copy_tables(sql::Connection& main,
   // Each table's rows are counted in the input first (for on_table_start and
   // for step 8, which then counts only the copy); the INSERT must report as
   // many.
+  InputCounts input_rows(tables, target.input_alias);
   const auto copy = [&](sql::Connection& connection, std::size_t i) {
-    const long long rows = catalog::count_rows(connection, target.input_alias, tables[i]);
+    const long long rows = input_rows.of(connection, i);
     if (hooks.on_table_start) {
       std::lock_guard lock(pipeline.mutex);
       hooks.on_table_start({tables[i].schema, tables[i].name, i, tables.size(), rows, row_versions,

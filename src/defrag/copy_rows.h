@@ -30,8 +30,9 @@ struct CopyTarget {
 // created it; they detach before returning. So the tables are created and
 // copied at the same time, and at most `jobs` tables are copied at once.
 //
-// Each table's rows are counted in the input just before its copy, and the
-// INSERT must report as many (else hyperdefrag::Error, ExitCode::verify_failed);
+// Each table's rows are counted in the input before its copy (with the next
+// tables of its group of catalog::kTablesPerCount, by the first connection to
+// reach the group), and the INSERT must report as many (else hyperdefrag::Error, ExitCode::verify_failed);
 // TableResult::rows is that count. The hooks' on_table_start and on_table are
 // called for each table (never from two threads at once; `row_versions` is
 // passed on in TableStart), and

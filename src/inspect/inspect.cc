@@ -151,8 +151,9 @@ FileInfo inspect_file(engine::HyperProcess& engine, const fs::path& path) {
     sql::Connection connection(engine.endpoint());
     sql::Attached attached = sql::attach_input(connection, info.path, kAlias);
     info.catalog = catalog::read_catalog(connection, kAlias, info.path.string());
-    for (const auto& table : info.catalog.tables) {
-      info.tables.push_back({table, catalog::count_rows(connection, kAlias, table)});
+    const auto rows = catalog::count_rows(connection, kAlias, info.catalog.tables);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      info.tables.push_back({info.catalog.tables[i], rows[i]});
     }
     attached.detach();
   } catch (const sql::SqlError& error) {

@@ -114,39 +114,57 @@ Verdict compare_catalogs(const catalog::Catalog& source, const catalog::Catalog&
   return verdict;
 }
 
+namespace {
+
+// RowCheck::counts: each database's tables counted many to a statement
+// (catalog::count_rows).
+Verdict compare_counts(sql::Connection& connection, const catalog::Catalog& source,
+                       const std::string& source_alias, const std::string& copy_alias,
+                       std::size_t max_differences, const std::vector<long long>& source_rows) {
+  const auto& tables = source.tables;
+  const auto source_counts = source_rows.size() == tables.size()
+                                 ? source_rows
+                                 : catalog::count_rows(connection, source_alias, tables);
+  const auto copy_counts = catalog::count_rows(connection, copy_alias, tables);
+  Verdict verdict;
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    if (verdict.differences.size() >= max_differences) break;
+    if (source_counts[i] != copy_counts[i]) {
+      verdict.differences.push_back(fmt::format("table {}: {} rows in the input, {} in the copy",
+                                                table_name(tables[i]), source_counts[i],
+                                                copy_counts[i]));
+    }
+  }
+  return verdict;
+}
+
+}  // namespace
+
 Verdict compare_rows(sql::Connection& connection, const catalog::Catalog& source,
                      const std::string& source_alias, const std::string& copy_alias, RowCheck check,
                      std::size_t max_differences, const std::vector<long long>& source_rows) {
+  if (check == RowCheck::counts) {
+    return compare_counts(connection, source, source_alias, copy_alias, max_differences,
+                          source_rows);
+  }
   Verdict verdict;
-  const bool counted = check == RowCheck::counts && source_rows.size() == source.tables.size();
   for (std::size_t i = 0; i < source.tables.size(); ++i) {
     const auto& table = source.tables[i];
     if (verdict.differences.size() >= max_differences) break;
-    const std::string columns = catalog::column_list(table);
     const auto a = quote_qualified({source_alias, table.schema, table.name});
     const auto b = quote_qualified({copy_alias, table.schema, table.name});
     const auto result = connection.exec(fmt::format(
-        "SELECT {source_count}, (SELECT COUNT(*) FROM {b}){missing}",
-        fmt::arg("source_count", counted ? std::to_string(source_rows[i])
-                                         : fmt::format("(SELECT COUNT(*) FROM {})", a)),
-        fmt::arg("b", b),
-        fmt::arg("missing", check == RowCheck::counts
-                                ? std::string()
-                                : fmt::format(", (SELECT COUNT(*) FROM (SELECT {cols} FROM {a} "
-                                              "EXCEPT ALL SELECT {cols} FROM {b}) AS d)",
-                                              fmt::arg("a", a), fmt::arg("b", b),
-                                              fmt::arg("cols", columns)))));
-    const long long source_rows = result.integer(0, 0);
-    const long long copy_rows = result.integer(0, 1);
-    const long long missing = check == RowCheck::counts ? 0 : result.integer(0, 2);
-    if (source_rows != copy_rows || missing != 0) {
-      // The counts always; what EXCEPT ALL found only when it was asked for.
+        "SELECT (SELECT COUNT(*) FROM {a}), (SELECT COUNT(*) FROM {b}), (SELECT COUNT(*) FROM "
+        "(SELECT {cols} FROM {a} EXCEPT ALL SELECT {cols} FROM {b}) AS d)",
+        fmt::arg("a", a), fmt::arg("b", b), fmt::arg("cols", catalog::column_list(table))));
+    const long long source_count = result.integer(0, 0);
+    const long long copy_count = result.integer(0, 1);
+    const long long missing = result.integer(0, 2);
+    if (source_count != copy_count || missing != 0) {
       verdict.differences.push_back(
-          fmt::format("table {}: {} rows in the input, {} in the copy{}", table_name(table),
-                      source_rows, copy_rows,
-                      check == RowCheck::counts
-                          ? std::string()
-                          : fmt::format(", {} rows of the input not found in the copy", missing)));
+          fmt::format("table {}: {} rows in the input, {} in the copy, {} rows of the input not "
+                      "found in the copy",
+                      table_name(table), source_count, copy_count, missing));
     }
   }
   return verdict;

@@ -5,6 +5,8 @@
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "defrag/defrag.h"
 #include "sql/quote.h"
 #include "test_support.h"
@@ -115,6 +117,51 @@ TEST_F(VerifyTest, CountsGivenForTheSourceAreTheOnesCompared) {
             Differences{});
   EXPECT_EQ(compare_rows(connection, a, "a", "b", RowCheck::counts, 20, {4, 999}).differences,
             Differences{"table \"public\".\"other\": 999 rows in the input, 1000 in the copy"});
+  connection.exec("DETACH DATABASE a");
+  connection.exec("DETACH DATABASE b");
+}
+
+// The counts check counts many tables in one statement: differences in any
+// of them, the last statement's too, come back named and in the tables' order,
+// at most as many as asked for.
+TEST(VerifyCounts, ManyTablesAreCountedInBatchesAndEveryDifferenceIsNamedInOrder) {
+  testing::ScratchDir dir;
+  const auto source = dir / "source.hyper";
+  const auto copy = dir / "copy.hyper";
+  constexpr int kTables = 101;  // three statements of at most 50 tables
+  // Table tN holds N rows in the source; the copy differs in t7 (one row
+  // more), t75 (one less) and t100 (the last statement's only table: 50 less).
+  const std::map<int, int> changed{{7, 8}, {75, 74}, {100, 50}};
+  for (const auto& file : {source, copy}) {
+    std::vector<std::string> create;
+    for (int i = 0; i < kTables; ++i) {
+      const int rows = file == copy && changed.contains(i) ? changed.at(i) : i;
+      create.push_back(fmt::format(
+          "CREATE TABLE db.public.t{} AS SELECT g FROM generate_series(1, {}) AS s(g)", i, rows));
+    }
+    testing::connect().exec(fmt::format("CREATE DATABASE {}", sql::quote_identifier(file.string())));
+    testing::with_attached(file, create);
+  }
+  auto connection = testing::connect();
+  for (const auto& [file, alias] : {std::pair{source, "a"}, std::pair{copy, "b"}}) {
+    connection.exec(fmt::format("ATTACH DATABASE {} AS {} WITH (access_mode = 'readonly')",
+                                sql::quote_identifier(file.string()), alias));
+  }
+  const auto a = catalog::read_catalog(connection, "a", source.string());
+  ASSERT_EQ(a.tables.size(), static_cast<std::size_t>(kTables));
+  const Differences all{"table \"public\".\"t7\": 7 rows in the input, 8 in the copy",
+                        "table \"public\".\"t75\": 75 rows in the input, 74 in the copy",
+                        "table \"public\".\"t100\": 100 rows in the input, 50 in the copy"};
+  EXPECT_EQ(compare_rows(connection, a, "a", "b", RowCheck::counts).differences, all);
+  EXPECT_EQ(compare_rows(connection, a, "a", "b", RowCheck::counts, 2).differences,
+            Differences(all.begin(), all.begin() + 2));
+  // The same with the source's counts given, and one of them wrong.
+  std::vector<long long> counts;
+  for (int i = 0; i < kTables; ++i) counts.push_back(i);
+  counts[60] = 61;
+  EXPECT_EQ(compare_rows(connection, a, "a", "b", RowCheck::counts, 20, counts).differences,
+            (Differences{all[0], "table \"public\".\"t60\": 61 rows in the input, 60 in the copy",
+                         all[1], all[2]}));
   connection.exec("DETACH DATABASE a");
   connection.exec("DETACH DATABASE b");
 }
